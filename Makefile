@@ -1,0 +1,76 @@
+# Connex Portal. The README's two commands: `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+BIN := $(VENV)/bin
+PYTHON_CANDIDATES := python3.14 python3.13 python3.12 python3 python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+# `make run` is the local demo: debug on, the sandbox served under /sandbox/.
+RUN_ENV := DEBUG=$${DEBUG:-true} CONNEX_SANDBOX=$${CONNEX_SANDBOX:-true}
+
+.PHONY: help run test lint format bench venv clean
+
+help:
+	@echo "make run    set up, migrate, seed demo data, serve on http://$(HOST):$(PORT)/"
+	@echo "make test   set up and run the whole test suite"
+	@echo "make lint   ruff check + ruff format --check"
+	@echo "make bench  run the benchmarks under bench/"
+
+$(BIN)/python:
+	@py=""; \
+	for candidate in $(PYTHON_CANDIDATES); do \
+	  if command -v $$candidate >/dev/null 2>&1 && \
+	     $$candidate -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then \
+	    py=$$candidate; break; \
+	  fi; \
+	done; \
+	if [ -z "$$py" ]; then \
+	  echo "error: Connex Portal needs Python 3.12 or newer, and none was found (tried: $(PYTHON_CANDIDATES))." >&2; \
+	  echo "       Install one (e.g. 'pyenv install 3.13'; .python-version selects it) and run make again." >&2; \
+	  exit 1; \
+	fi; \
+	echo "Creating $(VENV) with $$($$py --version) ($$(command -v $$py))"; \
+	$$py -m venv $(VENV)
+
+$(VENV)/.installed-runtime: requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@ $(VENV)/.installed-runtime
+
+venv: $(VENV)/.installed-dev
+
+run: $(VENV)/.installed-runtime
+	@$(RUN_ENV) $(BIN)/python manage.py migrate --no-input -v 0
+	@$(RUN_ENV) $(BIN)/python manage.py seed_demo
+	@echo ""
+	@echo "Connex Portal: http://$(HOST):$(PORT)/"
+	@echo "  health:      http://$(HOST):$(PORT)/healthz"
+	@echo "  admin:       http://$(HOST):$(PORT)/admin/   (admin@demo.test / demo-admin)"
+	@echo ""
+	@$(RUN_ENV) exec $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: $(VENV)/.installed-dev
+	@set -e; for script in bench/bench_*.py; do \
+	  [ -e "$$script" ] || { echo "no benchmarks yet"; break; }; \
+	  echo "== $$script"; $(BIN)/python "$$script"; \
+	done
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

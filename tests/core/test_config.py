@@ -1,0 +1,91 @@
+import pytest
+
+from connexportal.config import ConfigError, load_config
+
+STRONG_KEY = "k" * 20 + "-production-secret-key-0123456789abcdef"
+FERNET_KEY = "0Z5VwvxOiYDc4dWcRTs8gDaSqH2kYqYf0S4P3sX1y2c="
+PRODUCTION = {"SECRET_KEY": STRONG_KEY, "FIELD_ENCRYPTION_KEYS": FERNET_KEY, "ALLOWED_HOSTS": "portal.example.com"}
+
+
+def error_for(environ: dict[str, str]) -> str:
+    with pytest.raises(ConfigError) as caught:
+        load_config(environ)
+    message = str(caught.value)
+    assert "\n" not in message
+    return message
+
+
+def test_defaults_in_debug():
+    config = load_config({"DEBUG": "true"})
+    assert config.DEBUG is True
+    assert config.DATABASE_URL.startswith("sqlite:///")
+    assert config.REDIS_URL == ""
+    assert config.CONNEX_SANDBOX is False
+    assert set(config.connex_environments) == {"staging", "sandbox"}
+    assert len(config.encryption_keys) == 1
+
+
+def test_production_values_parse():
+    config = load_config(
+        {
+            **PRODUCTION,
+            "ALLOWED_HOSTS": "portal.example.com, .example.org",
+            "DATABASE_URL": "postgres://app@db:5432/portal",
+            "REDIS_URL": "redis://cache:6379/1",
+            "CONNEX_PRODUCTION_URL": "https://api.connex.example/",
+            "CONNEX_SANDBOX": "off",
+            "FIELD_ENCRYPTION_KEYS": f"{FERNET_KEY},{FERNET_KEY}",
+        }
+    )
+    assert config.DEBUG is False
+    assert config.ALLOWED_HOSTS == ["portal.example.com", ".example.org"]
+    assert config.connex_environments["production"] == "https://api.connex.example"
+    assert config.encryption_keys == [FERNET_KEY, FERNET_KEY]
+    assert config.secret_key == STRONG_KEY
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({"DEBUG": "maybe"}, "DEBUG: Input should be a valid boolean, unable to interpret input (got 'maybe')"),
+        ({}, "SECRET_KEY: required when DEBUG is off"),
+        ({**PRODUCTION, "SECRET_KEY": "short"}, "SECRET_KEY: too weak"),
+        ({**PRODUCTION, "SECRET_KEY": "django-insecure-" + "x" * 60}, "SECRET_KEY: too weak"),
+        ({**PRODUCTION, "FIELD_ENCRYPTION_KEYS": ""}, "FIELD_ENCRYPTION_KEYS: required when DEBUG is off"),
+        ({"DEBUG": "1", "FIELD_ENCRYPTION_KEYS": "not-a-key"}, "FIELD_ENCRYPTION_KEYS: key 1 is not a Fernet key"),
+        ({"DEBUG": "1", "DATABASE_URL": "mysql://root@db/portal"}, "DATABASE_URL: unsupported scheme 'mysql'"),
+        ({"DEBUG": "1", "DATABASE_URL": "just-a-path"}, "DATABASE_URL: unsupported scheme '(none)'"),
+        ({"DEBUG": "1", "REDIS_URL": "memcached://x"}, "REDIS_URL: must start with redis://"),
+        ({"DEBUG": "1", "CONNEX_PRODUCTION_URL": "ftp://api"}, "CONNEX_PRODUCTION_URL: must be an http:// or https://"),
+        ({"DEBUG": "1", "CONNEX_STAGING_URL": "staging.example"}, "CONNEX_STAGING_URL: must be an http:// or https://"),
+        ({"DEBUG": "1", "CONNEX_SANDBOX_URL": "http://x/?a=1"}, "CONNEX_SANDBOX_URL: must not carry a query string"),
+        ({"DEBUG": "1", "CONNEX_SANDBOX": "perhaps"}, "CONNEX_SANDBOX: Input should be a valid boolean"),
+        ({"DEBUG": "1", "LOG_LEVEL": "LOUD"}, "LOG_LEVEL: must be one of DEBUG, INFO"),
+    ],
+)
+def test_each_bad_variable_names_itself(environ, expected):
+    assert error_for(environ).startswith(expected)
+
+
+def test_secret_values_are_not_echoed():
+    message = error_for({"DEBUG": "1", "DATABASE_URL": "mysql://root:hunter2@db/portal"})
+    assert "hunter2" not in message
+    message = error_for({"DEBUG": "1", "FIELD_ENCRYPTION_KEYS": "sekrit-value"})
+    assert "sekrit-value" not in message
+
+
+def test_bad_variable_stops_startup_with_one_line(manage):
+    result = manage("check", env={"DEBUG": "true", "DATABASE_URL": "oracle://db/x"})
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "Configuration error: DATABASE_URL: unsupported scheme 'oracle'; use sqlite:///path or "
+        "postgres://user@host:port/name"
+    ]
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_secret_key_stops_startup(manage):
+    result = manage("check", env={"DEBUG": "false"})
+    assert result.returncode == 2
+    assert "SECRET_KEY: required when DEBUG is off" in result.stderr
+    assert "Traceback" not in result.stderr
