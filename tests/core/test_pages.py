@@ -38,8 +38,8 @@ def test_seed_demo_is_idempotent(capsys, settings):
     settings.DEBUG = True
     call_command("seed_demo")
     call_command("seed_demo")
-    staff = get_user_model().objects.get(username="admin@demo.test")
+    staff = get_user_model().objects.get(email="admin@demo.test")
     assert staff.is_staff and staff.is_superuser
     assert staff.check_password("demo-admin")
-    assert get_user_model().objects.filter(username="admin@demo.test").count() == 1
+    assert get_user_model().objects.filter(email="admin@demo.test").count() == 1
     assert "admin@demo.test / demo-admin" in capsys.readouterr().out

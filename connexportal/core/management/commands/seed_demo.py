@@ -16,10 +16,7 @@ class Command(BaseCommand):
 
     def seed_staff(self) -> None:
         user_model = get_user_model()
-        staff, created = user_model.objects.get_or_create(
-            username=DEMO_STAFF_EMAIL, defaults={"email": DEMO_STAFF_EMAIL}
-        )
-        staff.email = DEMO_STAFF_EMAIL
+        staff, created = user_model.objects.get_or_create(email=DEMO_STAFF_EMAIL)
         staff.is_staff = staff.is_superuser = staff.is_active = True
         staff.set_password(DEMO_STAFF_PASSWORD)
         staff.save()
