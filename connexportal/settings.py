@@ -24,6 +24,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "connexportal.core",
     "connexportal.accounts",
+    "connexportal.sandbox",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,1 @@
+"""The Connex sandbox: a local emulator of the Connex API (see urls.py for what it serves)."""
