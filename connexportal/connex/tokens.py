@@ -1,0 +1,106 @@
+"""Bearer tokens: the value object, where they are kept, and one login at a time per account.
+
+The portal plugs its Django-cache store in through ``TokenStore``; the client
+never imports Django. Keys come from ``token_key(base_url, username)``: a hash,
+so they fit any cache backend and say nothing about the account, and never
+derived from the password.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Final, Protocol, runtime_checkable
+
+# A token this close to its expiry is renewed before use rather than sent to fail.
+EXPIRY_MARGIN: Final = timedelta(seconds=60)
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    value: str = field(repr=False)
+    expires_at: datetime | None = None
+
+    def __str__(self) -> str:
+        return repr(self)
+
+    def is_usable(self, now: datetime | None = None) -> bool:
+        if self.expires_at is None:
+            return True
+        return (now or datetime.now(UTC)) < self.expires_at - EXPIRY_MARGIN
+
+    def ttl_seconds(self, now: datetime | None = None) -> float | None:
+        """Seconds a cache should keep the token, or None when its lifetime is unknown."""
+        if self.expires_at is None:
+            return None
+        return max(0.0, (self.expires_at - EXPIRY_MARGIN - (now or datetime.now(UTC))).total_seconds())
+
+
+@runtime_checkable
+class TokenStore(Protocol):
+    """Where tokens live between calls; shared by every client of the same account."""
+
+    def get(self, key: str) -> Token | None: ...
+
+    def set(self, key: str, token: Token) -> None: ...
+
+    def delete(self, key: str) -> None: ...
+
+
+class InMemoryTokenStore:
+    """A thread-safe, process-local TokenStore."""
+
+    def __init__(self) -> None:
+        self._tokens: dict[str, Token] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Token | None:
+        with self._lock:
+            return self._tokens.get(key)
+
+    def set(self, key: str, token: Token) -> None:
+        with self._lock:
+            self._tokens[key] = token
+
+    def delete(self, key: str) -> None:
+        with self._lock:
+            self._tokens.pop(key, None)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._tokens)
+
+
+# Clients built per request still share one login per account in this process.
+DEFAULT_TOKEN_STORE: Final = InMemoryTokenStore()
+
+
+def token_key(base_url: str, username: str) -> str:
+    digest = hashlib.sha256(f"{base_url}\n{username}".encode()).hexdigest()
+    return f"connex:token:v1:{digest[:40]}"
+
+
+class SingleFlight:
+    """One lock per key, so only one thread per account logs in while the others wait.
+
+    The waiters then read the store again and reuse the token the winner stored.
+    Locks are process-local: with a shared cache, each process logs in at most once.
+    """
+
+    def __init__(self) -> None:
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    @contextmanager
+    def hold(self, key: str) -> Iterator[None]:
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            yield
+
+
+LOGIN_FLIGHTS: Final = SingleFlight()
