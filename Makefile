@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 PYTHON_CANDIDATES := python3.14 python3.13 python3.12 python3 python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The browser tests (tests/e2e) drive Debian's Chromium; Playwright's own browser download cannot work here.
+CHROMIUM := /usr/bin/chromium
 
 # `make run` is the local demo: debug on, the sandbox served under /sandbox/.
 RUN_ENV := DEBUG=$${DEBUG:-true} CONNEX_SANDBOX=$${CONNEX_SANDBOX:-true}
@@ -15,7 +17,7 @@ RUN_ENV := DEBUG=$${DEBUG:-true} CONNEX_SANDBOX=$${CONNEX_SANDBOX:-true}
 
 help:
 	@echo "make run    set up, migrate, seed demo data, serve on http://$(HOST):$(PORT)/"
-	@echo "make test   set up and run the whole test suite"
+	@echo "make test   set up (with Chromium for the browser tests) and run the whole test suite"
 	@echo "make lint   ruff check + ruff format --check"
 	@echo "make bench  run the benchmarks under bench/"
 
@@ -43,6 +45,30 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@ $(VENV)/.installed-runtime
 
+# A file target: once Chromium is installed, make finds it and re-runs cost nothing.
+$(CHROMIUM):
+	@if ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "error: the browser tests need Chromium at $(CHROMIUM), and apt-get is not available to install it." >&2; \
+	  echo "       Install Chromium so that $(CHROMIUM) exists (Debian/Ubuntu package 'chromium'), then run make test again." >&2; \
+	  exit 1; \
+	fi
+	@if [ "$$(id -u)" -ne 0 ]; then \
+	  echo "error: the browser tests need Chromium at $(CHROMIUM); installing it needs root." >&2; \
+	  echo "       Run 'sudo apt-get update && sudo apt-get install -y chromium', then make test again." >&2; \
+	  exit 1; \
+	fi
+	@echo "Installing Chromium for the browser tests (apt-get update && apt-get install chromium; once per machine)"
+	@log=$$(mktemp); \
+	if apt-get update -qq >"$$log" 2>&1 && \
+	   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >>"$$log" 2>&1; then \
+	  rm -f "$$log"; \
+	else \
+	  cat "$$log" >&2; rm -f "$$log"; \
+	  echo "error: installing chromium with apt-get failed (its output is above)." >&2; \
+	  exit 1; \
+	fi
+	@test -x $@ || { echo "error: apt-get installed chromium, yet $@ is missing." >&2; exit 1; }
+
 venv: $(VENV)/.installed-dev
 
 run: $(VENV)/.installed-runtime
@@ -55,7 +81,7 @@ run: $(VENV)/.installed-runtime
 	@echo ""
 	@$(RUN_ENV) exec $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev $(CHROMIUM)
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.installed-dev

@@ -1,0 +1,87 @@
+"""Browser tests: one Chromium per session, a fresh context per test, pages served by pytest-django's live server."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP_VIEWPORT, NARROW_WIDTH, ConsoleLog
+
+E2E_DIR = Path(__file__).resolve().parent
+
+# Short enough that a missing element fails in seconds, long enough for a loaded 2-core CI machine.
+ACTION_TIMEOUT_MS = 5_000
+NAVIGATION_TIMEOUT_MS = 15_000
+
+
+def _is_e2e(item: pytest.Item) -> bool:
+    return item.path.is_relative_to(E2E_DIR)
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Mark every test here ``e2e`` as it is collected, in time for ``-m "not e2e"``."""
+    if _is_e2e(item):
+        item.add_marker(pytest.mark.e2e)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the browser tests last, after pytest-django's own ordering.
+
+    Last, because while the browser is open the ORM's async-safety check is off (see ``browser``):
+    the other tests keep it.
+    """
+    items.sort(key=_is_e2e)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).is_file():
+        pytest.fail(
+            f"The browser tests need Chromium at {CHROMIUM}, and it is missing. "
+            "Run `make test` once: it installs Chromium (apt-get) and then runs the suite.",
+            pytrace=False,
+        )
+    # Between calls Playwright's sync API leaves its idle event loop marked as running in this thread,
+    # so Django would refuse every ORM call from test code (fixtures, database teardown) as "async".
+    with pytest.MonkeyPatch.context() as env, sync_playwright() as playwright:
+        env.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def new_page(browser: Browser, live_server) -> Iterator[Callable[..., Page]]:
+    """Open pages in fresh contexts (own cookies and storage) whose relative URLs go to the live server."""
+    contexts = []
+
+    def open_page(*, width: int = DESKTOP_VIEWPORT["width"], height: int = DESKTOP_VIEWPORT["height"]) -> Page:
+        context = browser.new_context(base_url=live_server.url, viewport={"width": width, "height": height})
+        context.set_default_timeout(ACTION_TIMEOUT_MS)
+        context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page: Callable[..., Page]) -> Page:
+    return new_page()
+
+
+@pytest.fixture
+def narrow_page(new_page: Callable[..., Page]) -> Page:
+    return new_page(width=NARROW_WIDTH)
+
+
+@pytest.fixture
+def console(page: Page) -> ConsoleLog:
+    """The console of ``page``, recorded from before its first navigation."""
+    return ConsoleLog.attach(page)
