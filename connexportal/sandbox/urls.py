@@ -1,17 +1,11 @@
-"""The sandbox's routes, mounted under ``sandbox/`` by the portal or at the root by ``runsandbox``."""
+"""The sandbox's URLconf: mounted under ``sandbox/`` by the portal, or the root URLconf of ``runsandbox``.
 
-from django.http import JsonResponse
+One catch-all pattern: views.serve matches Connex's paths itself, case-insensitively.
+"""
+
 from django.urls import re_path
-from django.views.decorators.csrf import csrf_exempt
 
+from connexportal.sandbox import views
 
-@csrf_exempt
-def not_found(request, path):
-    return JsonResponse(
-        {"title": "Not Found", "status": 404, "detail": f"No Connex route at {path!r}."},
-        status=404,
-        content_type="application/problem+json",
-    )
-
-
-urlpatterns = [re_path(r"^(?P<path>.*)$", not_found)]
+app_name = "sandbox"
+urlpatterns = [re_path(r"^(?P<path>.*)$", views.serve, name="api")]
