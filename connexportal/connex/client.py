@@ -85,6 +85,7 @@ class _Reply:
     status: int
     content: bytes
     attempts: int
+    elapsed: float
 
 
 class ConnexClient:
@@ -413,6 +414,7 @@ class ConnexClient:
             method=route.method,
             path=route.path,
             status=outcome.status,
+            elapsed=outcome.elapsed,
             attempts=outcome.attempts,
         )
 
@@ -433,6 +435,8 @@ class ConnexClient:
         url = f"{self.base_url}/{route.path}"
         attempt = retries = 0
         relogged_in = sent_any = False
+        # Kept here as well as in the store, so the replay never depends on the store keeping it.
+        renewed_token: str | None = None
 
         def context(status: int | None) -> dict[str, Any]:
             return {
@@ -447,7 +451,7 @@ class ConnexClient:
             headers = {"Content-Type": "application/json"} if body is not None else {}
             token = None
             if authenticated:
-                token = self._token()
+                token = renewed_token or self._token()
                 headers[routes.AUTH_HEADER] = f"{routes.AUTH_SCHEME} {token}"
             if self._limiter is not None and not self._wait(self._limiter.reserve(), deadline):
                 raise ConnexUnavailable(
@@ -494,7 +498,7 @@ class ConnexClient:
             if status == 401:
                 if authenticated and not relogged_in:
                     relogged_in = True
-                    self._renew_token(stale=token)
+                    renewed_token = self._renew_token(stale=token)
                     continue
                 message = (
                     "Connex still answered 401 after a fresh login"
@@ -523,7 +527,12 @@ class ConnexClient:
                 raise ConnexProtocolError(
                     f"Connex answered a redirect (HTTP {status}); check the base URL", **context(status)
                 )
-            return _Reply(status=status, content=response.content, attempts=attempt)
+            return _Reply(
+                status=status,
+                content=response.content,
+                attempts=attempt,
+                elapsed=round(time.monotonic() - started, 3),
+            )
 
     @property
     def _http(self) -> httpx.Client:
@@ -624,6 +633,7 @@ class ConnexClient:
             method=route.method,
             path=route.path,
             status=reply.status,
+            elapsed=reply.elapsed,
             attempts=reply.attempts,
         )
 
@@ -635,6 +645,7 @@ class ConnexClient:
             method=route.method,
             path=route.path,
             status=reply.status,
+            elapsed=reply.elapsed,
             attempts=reply.attempts,
         )
 

@@ -1,0 +1,146 @@
+"""Token value object, the TokenStore protocol, and how the client uses a plugged-in store."""
+
+from __future__ import annotations
+
+import pickle
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from connexportal.connex import (
+    ConnexAuthError,
+    ConnexError,
+    ConnexProtocolError,
+    ConnexRejected,
+    ConnexUnavailable,
+    InMemoryTokenStore,
+    Token,
+    TokenStore,
+    routes,
+    token_key,
+)
+
+from . import samples
+from .conftest import PASSWORD, USERNAME, FakeConnex
+
+PRODUCTS = routes.LIST_PRODUCTS.path
+
+
+class RecordingStore:
+    """A TokenStore like the portal's Django-cache one: it only sees keys and Token objects."""
+
+    def __init__(self, *, forgetful: bool = False) -> None:
+        self.tokens: dict[str, bytes] = {}
+        self.operations: list[tuple[str, str]] = []
+        self.forgetful = forgetful
+
+    def get(self, key: str) -> Token | None:
+        self.operations.append(("get", key))
+        stored = self.tokens.get(key)
+        return pickle.loads(stored) if stored is not None else None
+
+    def set(self, key: str, token: Token) -> None:
+        self.operations.append(("set", key))
+        if not self.forgetful:
+            self.tokens[key] = pickle.dumps(token)
+
+    def delete(self, key: str) -> None:
+        self.operations.append(("delete", key))
+        self.tokens.pop(key, None)
+
+
+def test_token_hides_its_value_and_survives_a_cache_round_trip():
+    token = Token("the-bearer-value", expires_at=datetime(2030, 1, 1, tzinfo=UTC))
+    assert "the-bearer-value" not in repr(token) and "the-bearer-value" not in str(token)
+    assert pickle.loads(pickle.dumps(token)) == token
+
+
+def test_token_usability_and_ttl_leave_a_margin_before_expiry():
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+    assert Token("t").is_usable(now) and Token("t").ttl_seconds(now) is None
+    in_ten_minutes = Token("t", expires_at=now + timedelta(minutes=10))
+    assert in_ten_minutes.is_usable(now)
+    assert in_ten_minutes.ttl_seconds(now) == 540.0
+    assert not Token("t", expires_at=now + timedelta(seconds=30)).is_usable(now)
+    assert Token("t", expires_at=now - timedelta(hours=1)).ttl_seconds(now) == 0.0
+
+
+def test_stores_satisfy_the_protocol():
+    assert isinstance(InMemoryTokenStore(), TokenStore)
+    assert isinstance(RecordingStore(), TokenStore)
+
+
+def test_in_memory_store_get_set_delete():
+    store = InMemoryTokenStore()
+    store.set("k", Token("v"))
+    assert store.get("k") == Token("v") and len(store) == 1
+    store.delete("k")
+    store.delete("k")
+    assert store.get("k") is None
+
+
+def test_token_key_depends_on_base_url_and_username_only():
+    key = token_key("https://connex.example", USERNAME)
+    assert key == token_key("https://connex.example", USERNAME)
+    assert key != token_key("https://staging.connex.example", USERNAME)
+    assert key != token_key("https://connex.example", "other@example.com")
+    assert key.startswith("connex:token:") and USERNAME not in key
+
+
+def test_a_plugged_in_store_is_used_under_one_key(fake: FakeConnex):
+    store = RecordingStore()
+    fake.on(PRODUCTS, httpx.Response(200, text=samples.PRODUCTS_RESPONSE))
+    client = fake.client(token_store=store)
+
+    client.list_products()
+    client.list_products()
+
+    keys = {key for _, key in store.operations}
+    assert keys == {client.token_key}
+    assert [operation for operation, _ in store.operations].count("set") == 1
+    assert fake.logins() == 1
+    assert all(PASSWORD not in key for key in keys)
+
+
+def test_a_store_that_keeps_nothing_still_costs_only_one_relogin_per_401(fake: FakeConnex):
+    fake.check_auth = False
+    fake.on(PRODUCTS, httpx.Response(401), httpx.Response(200, text=samples.PRODUCTS_RESPONSE))
+    client = fake.client(token_store=RecordingStore(forgetful=True))
+
+    client.list_products()
+
+    # The first login, then one re-login whose token the replay uses without asking the store.
+    assert fake.logins() == 2
+    first, replay = fake.calls(PRODUCTS)
+    assert first.headers["Authorization"] == f"Bearer {fake.issued_tokens[0]}"
+    assert replay.headers["Authorization"] == f"Bearer {fake.issued_tokens[1]}"
+
+
+def scenario(fake: FakeConnex, kind: str):
+    if kind == "auth":
+        fake.on(routes.LOGIN.path, httpx.Response(401))
+        return ConnexAuthError, routes.LOGIN, 401
+    if kind == "rejected":
+        fake.on(PRODUCTS, httpx.Response(400, json=routes.PROBLEM_EXAMPLE))
+        return ConnexRejected, routes.LIST_PRODUCTS, 400
+    if kind == "unavailable":
+        fake.on(PRODUCTS, httpx.ConnectTimeout("no route"))
+        return ConnexUnavailable, routes.LIST_PRODUCTS, None
+    fake.on(PRODUCTS, httpx.Response(200, text="{not json"))
+    return ConnexProtocolError, routes.LIST_PRODUCTS, 200
+
+
+@pytest.mark.parametrize("kind", ["auth", "rejected", "unavailable", "protocol"])
+def test_every_error_carries_method_path_status_and_elapsed(fake: FakeConnex, kind):
+    error_class, route, status = scenario(fake, kind)
+
+    with pytest.raises(ConnexError) as caught:
+        fake.client().list_products()
+
+    error = caught.value
+    assert type(error) is error_class
+    assert (error.method, error.path, error.status) == (route.method, route.path, status)
+    assert isinstance(error.elapsed, float) and error.elapsed >= 0
+    assert error.attempts >= 1
+    assert route.path in str(error) and route.path in repr(error)
