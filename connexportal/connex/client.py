@@ -500,11 +500,15 @@ class ConnexClient:
                     relogged_in = True
                     renewed_token = self._renew_token(stale=token)
                     continue
+                html = _is_html(response)
                 message = (
                     "Connex still answered 401 after a fresh login"
                     if authenticated
                     else "Connex refused the credentials"
                 )
+                if response.content.strip():
+                    upstream = self._rejected(response, html, secrets=(self._password, token), context={})
+                    message = f"{message}: {upstream.message}"
                 raise ConnexAuthError(message, **context(status))
 
             html = _is_html(response)
@@ -740,9 +744,9 @@ def _orders_of(page: OrdersPage) -> list[Order]:
 
 def _matching(orders: list[Order], wanted: set[str], connection_id: int) -> set[str]:
     return {
-        order.order_number.strip()
+        order.order_number
         for order in orders
-        if order.order_number.strip() in wanted and order.user_connection_id in (None, 0, connection_id)
+        if order.order_number in wanted and order.user_connection_id in (None, 0, connection_id)
     }
 
 

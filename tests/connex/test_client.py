@@ -583,6 +583,14 @@ def test_bad_credentials_raise_auth_error(fake: FakeConnex):
     assert fake.calls(PRODUCTS) == []
 
 
+def test_bad_credentials_carry_the_upstream_message(fake: FakeConnex):
+    problem = {"title": "Unauthorized", "status": 401, "detail": "The username or password is incorrect."}
+    fake.on(routes.LOGIN.path, httpx.Response(401, json=problem))
+    with pytest.raises(ConnexAuthError) as caught:
+        fake.client().login()
+    assert caught.value.message == "Connex refused the credentials: The username or password is incorrect."
+
+
 def test_login_rejected_with_400_is_an_auth_error_with_the_upstream_message(fake: FakeConnex):
     fake.on(routes.LOGIN.path, httpx.Response(400, json={"title": "Invalid username or password."}))
     with pytest.raises(ConnexAuthError) as caught:
