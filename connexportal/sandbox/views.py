@@ -48,6 +48,7 @@ def _read_body(request: HttpRequest) -> Any:
         return None
     media_type = request.content_type.lower()
     if media_type != "application/json" and not media_type.endswith("+json"):
+        # ASP.NET answers 415 to a [FromBody] call without a JSON content type, even with no body at all.
         raise Problem(415, f"Send the body as application/json, not {request.content_type or 'no content type'}.")
     try:
         raw = request.body
