@@ -14,7 +14,7 @@ Wire conventions, all from the spec's samples:
   become aware UTC datetimes (a 'Z' or an offset is honoured and converted).
 - The list-orders query takes dates as ``MM/DD/YYYY``.
 
-Response models are frozen; build a changed query with ``model_copy(update=...)``.
+Models are frozen; build a changed one with ``model_copy(update=...)``.
 """
 
 from __future__ import annotations

@@ -154,6 +154,12 @@ def test_money_never_becomes_float():
     assert type(orders.orders[0].total_product_sales) is Decimal
 
 
+@pytest.mark.parametrize("number", ["0.1", "19.99", "1234567890123.45", "-0.07", "999999999999999"])
+def test_json_numbers_of_up_to_15_significant_digits_are_exact(number):
+    body = f'{{"lstProducts": [{{"id": 1, "unitCost": {number}}}]}}'
+    assert ProductsPage.model_validate_json(body).products[0].unit_cost == Decimal(number)
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
