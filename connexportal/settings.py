@@ -24,6 +24,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "connexportal.core",
     "connexportal.accounts",
+    "connexportal.portal",
     "connexportal.sandbox",
 ]
 
@@ -152,6 +153,9 @@ LOGGING = {
     "root": {"handlers": ["stdout"], "level": CONFIG.LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
+        # The Connex client logs one scrubbed line per call; httpx's own line would repeat it.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
     },
 }
 

@@ -88,6 +88,7 @@ def test_admin_password_is_write_only_and_blank_keeps_it(admin_client, account):
     form = {
         "name": "Acme Outdoor",
         "timezone": "America/New_York",
+        "currency": "USD",
         "is_active": "on",
         "connex_account-TOTAL_FORMS": "1",
         "connex_account-INITIAL_FORMS": "1",
@@ -118,6 +119,7 @@ def test_admin_requires_password_for_new_account(admin_client):
         {
             "name": "New Shop",
             "timezone": "UTC",
+            "currency": "USD",
             "is_active": "on",
             "connex_account-TOTAL_FORMS": "1",
             "connex_account-INITIAL_FORMS": "0",

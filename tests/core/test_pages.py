@@ -36,8 +36,8 @@ def test_static_files_are_served(client):
 
 def test_seed_demo_is_idempotent(capsys, settings):
     settings.DEBUG = True
-    call_command("seed_demo")
-    call_command("seed_demo")
+    call_command("seed_demo", products=20, orders=20)
+    call_command("seed_demo", products=20, orders=20)
     staff = get_user_model().objects.get(email="admin@demo.test")
     assert staff.is_staff and staff.is_superuser
     assert staff.check_password("demo-admin")

@@ -1,24 +1,67 @@
 from django.conf import settings
-from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
-DEMO_STAFF_EMAIL = "admin@demo.test"
-DEMO_STAFF_PASSWORD = "demo-admin"
+from connexportal.accounts.models import ConnexAccount, Merchant, User
+
+DEMO_STAFF = ("admin@demo.test", "demo-admin")
+# Each demo merchant sits on its own sandbox account (seeded by seed_sandbox) with different data.
+DEMO_MERCHANTS = (
+    {
+        "name": "Demo Outdoor Supply",
+        "timezone": "America/New_York",
+        "login": ("merchant@demo.test", "demo-merchant"),
+        "connex": ("qbotest@intuit.com", "connex-demo"),
+    },
+    {
+        "name": "Other Demo Books",
+        "timezone": "Europe/London",
+        "login": ("other@demo.test", "demo-other"),
+        "connex": ("other@connex.test", "connex-other"),
+    },
+)
 
 
 class Command(BaseCommand):
     help = "Create the demo logins and data `make run` shows (DEBUG only; idempotent)."
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument("--products", type=int, default=2000, help="Sandbox products for the demo account.")
+        parser.add_argument("--orders", type=int, default=1500, help="Sandbox orders for the demo account.")
+
+    def handle(self, *args, products: int, orders: int, **options):
         if not settings.DEBUG:
             raise CommandError("seed_demo creates well-known demo logins and only runs with DEBUG on.")
-        self.seed_staff()
+        if settings.CONNEX_SANDBOX:
+            call_command("seed_sandbox", products=products, orders=orders, stdout=self.stdout)
+        with transaction.atomic():
+            self.seed_staff()
+            for spec in DEMO_MERCHANTS:
+                self.seed_merchant(spec)
 
     def seed_staff(self) -> None:
-        user_model = get_user_model()
-        staff, created = user_model.objects.get_or_create(email=DEMO_STAFF_EMAIL)
+        email, password = DEMO_STAFF
+        staff, created = User.objects.get_or_create(email=email)
         staff.is_staff = staff.is_superuser = staff.is_active = True
-        staff.set_password(DEMO_STAFF_PASSWORD)
+        staff.set_password(password)
         staff.save()
-        verb = "Created" if created else "Refreshed"
-        self.stdout.write(f"{verb} staff login {DEMO_STAFF_EMAIL} / {DEMO_STAFF_PASSWORD}")
+        self.stdout.write(f"{'Created' if created else 'Refreshed'} staff login {email} / {password}")
+
+    def seed_merchant(self, spec: dict) -> None:
+        merchant, _ = Merchant.objects.update_or_create(
+            name=spec["name"], defaults={"timezone": spec["timezone"], "is_active": True}
+        )
+        username, connex_password = spec["connex"]
+        account = ConnexAccount.objects.filter(merchant=merchant).first() or ConnexAccount(merchant=merchant)
+        account.environment = "sandbox"
+        account.username = username
+        account.set_password(connex_password)
+        account.save()
+        email, password = spec["login"]
+        user, _ = User.objects.get_or_create(email=email)
+        user.merchant = merchant
+        user.is_active = True
+        user.set_password(password)
+        user.save()
+        self.stdout.write(f"Merchant {merchant.name}: login {email} / {password} (sandbox account {username})")

@@ -1,0 +1,607 @@
+"""The merchant pages' services: tenancy, caching and error translation around the Connex client.
+
+Views call these functions only. Each takes the merchant explicitly, and every
+connection id it is given is checked against that merchant's own connections
+before anything is sent upstream, so another merchant's connection is a
+``NotFound`` everywhere. Upstream failures become ``UpstreamError`` with a
+message a merchant can act on; nothing here ever raises a raw client error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.core.cache import cache
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from connexportal.accounts.models import Merchant
+from connexportal.connex import (
+    ConnexAuthError,
+    ConnexError,
+    ConnexProtocolError,
+    ConnexRejected,
+    ConnexUnavailable,
+    routes,
+)
+from connexportal.connex.models import OrderQuery, ProductQuery, UserConnection
+from connexportal.portal import upstream
+from connexportal.portal.forms import parse_connex_timestamp
+
+logger = logging.getLogger(__name__)
+
+RUN_NOW_COOLDOWN = dt.timedelta(seconds=60)
+LAST_KNOWN_TTL = 7 * 24 * 3600
+ACTIVE_RUN_STATUSES = frozenset({"queued", "running"})
+HIDDEN_SETTINGS = routes.SECRET_SETTINGS | routes.DEPRECATED_SETTINGS
+
+
+class PortalError(Exception):
+    """Base of the portal's own errors; views turn them into pages."""
+
+
+class NotFound(PortalError):
+    """No such object for this merchant (another merchant's object is not found either)."""
+
+
+class UpstreamError(PortalError):
+    """Connex did not do what was asked; ``message`` tells the merchant what happened."""
+
+    def __init__(self, message: str, *, field_errors: dict[str, list[str]] | None = None, retryable: bool = False):
+        super().__init__(message)
+        self.message = message
+        self.field_errors = field_errors or {}
+        self.retryable = retryable
+
+
+class CooldownActive(PortalError):
+    def __init__(self, seconds_left: int):
+        super().__init__(f"Run now is available again in {seconds_left} s.")
+        self.seconds_left = seconds_left
+
+
+# --- View models: plain data, secrets already removed ------------------------------------
+
+
+@dataclass(frozen=True)
+class RunView:
+    id: int
+    status: str
+    trigger: str
+    queued_at: dt.datetime | None
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    orders_downloaded: int | None
+    orders_skipped: int | None
+    message: str
+
+    @property
+    def is_active(self) -> bool:
+        return self.status.lower() in ACTIVE_RUN_STATUSES
+
+    @property
+    def duration(self) -> dt.timedelta | None:
+        if self.started_at and self.finished_at:
+            return self.finished_at - self.started_at
+        return None
+
+
+@dataclass(frozen=True)
+class TaskView:
+    id: int
+    type_name: str
+    enabled: bool
+    interval_seconds: int | None
+    status: str
+    last_run_at: dt.datetime | None
+    next_run_at: dt.datetime | None
+    runs: tuple[RunView, ...]
+
+
+@dataclass(frozen=True)
+class ConnectionView:
+    id: int
+    name: str
+    channel: str
+    connection_type: int | None
+    website: str
+    tasks: tuple[TaskView, ...]
+    settings: dict[str, str] = field(repr=False)
+
+    @property
+    def slug(self) -> str:
+        return "".join(ch for ch in self.channel.lower() if ch.isalnum()) or "custom"
+
+    @property
+    def runs(self) -> list[RunView]:
+        runs = [run for task in self.tasks for run in task.runs]
+        return sorted(runs, key=lambda run: (run.queued_at or dt.datetime.min.replace(tzinfo=dt.UTC), run.id))[::-1]
+
+    @property
+    def latest_run(self) -> RunView | None:
+        runs = self.runs
+        return runs[0] if runs else None
+
+    @property
+    def last_sync_at(self) -> dt.datetime | None:
+        finished = [run.finished_at for run in self.runs if run.finished_at and run.status.lower() == "completed"]
+        if finished:
+            return max(finished)
+        last_runs = [task.last_run_at for task in self.tasks if task.last_run_at]
+        return max(last_runs) if last_runs else None
+
+    @property
+    def next_run_at(self) -> dt.datetime | None:
+        upcoming = [task.next_run_at for task in self.tasks if task.enabled and task.next_run_at]
+        return min(upcoming) if upcoming else None
+
+    @property
+    def order_window(self) -> tuple[dt.datetime | None, dt.datetime | None]:
+        settings = self.settings
+        return parse_connex_timestamp(settings.get("LastDownloadUtc")), parse_connex_timestamp(
+            settings.get("LastDownloadUtcEnd")
+        )
+
+    @property
+    def summary_label(self) -> str:
+        value = self.settings.get("SummaryTransactionGroupBy", "")
+        if value == "":
+            return _("Not set")
+        try:
+            return routes.SUMMARY_GROUP_BY[int(value)]
+        except (ValueError, KeyError):
+            return _("Unknown (%(value)s)") % {"value": value}
+
+    @property
+    def health(self) -> tuple[str, str]:
+        """(level, label): level is one of ok, syncing, warning, error, paused, unknown."""
+        if not self.tasks:
+            return "unknown", _("No scheduled sync")
+        latest = self.latest_run
+        if latest and latest.is_active:
+            return "syncing", _("Syncing now")
+        if not any(task.enabled for task in self.tasks):
+            return "paused", _("Sync paused")
+        if latest and latest.status.lower() == "failed":
+            return "error", _("Last sync failed")
+        next_run = self.next_run_at
+        interval = max((task.interval_seconds or 0 for task in self.tasks if task.enabled), default=0)
+        if next_run and interval and timezone.now() - next_run > dt.timedelta(seconds=2 * interval):
+            return "warning", _("Sync overdue")
+        if latest is None and self.last_sync_at is None:
+            return "unknown", _("Never synced")
+        return "ok", _("Healthy")
+
+
+@dataclass(frozen=True)
+class ConnectionsResult:
+    connections: list[ConnectionView]
+    fetched_at: dt.datetime | None
+    error: str | None = None
+
+    @property
+    def stale(self) -> bool:
+        return self.error is not None
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list
+    page: int
+    size: int
+    total: int
+    pages: int
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def first_row(self) -> int:
+        return 0 if not self.rows else (self.page - 1) * self.size + 1
+
+    @property
+    def last_row(self) -> int:
+        return self.first_row + len(self.rows) - 1 if self.rows else 0
+
+
+@dataclass(frozen=True)
+class ProductRow:
+    id: int
+    name: str
+    sku: str
+    description: str
+    product_type: int | None
+    type_label: str
+    sales_price: Decimal | None
+    unit_cost: Decimal | None
+    average_cost: Decimal | None
+    quantity_on_hand: Decimal | None
+    quantity_on_order: Decimal | None
+    is_manual: bool
+    has_unknown_sku: bool
+    connection_id: int | None
+    connection_name: str
+    updated_at: dt.datetime | None
+    created_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    product_name: str
+    sku: str
+    quantity: Decimal | None
+    unit_price: Decimal | None
+    total: Decimal | None
+
+
+@dataclass(frozen=True)
+class OrderRow:
+    id: int
+    order_number: str
+    order_date: dt.datetime | None
+    channel: str
+    customer_name: str
+    total: Decimal | None
+    connection_id: int | None
+    lines: tuple[OrderLine, ...]
+
+
+@dataclass(frozen=True)
+class WindowPreview:
+    start: dt.datetime
+    end: dt.datetime
+    orders_in_window: int
+
+    @property
+    def length(self) -> dt.timedelta:
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class RunStarted:
+    run_id: int | None
+    status: str
+
+
+# --- Helpers -----------------------------------------------------------------------------
+
+
+def _cache_key(merchant: Merchant, name: str) -> str:
+    account = getattr(merchant, "connex_account", None)
+    version = f"{account.pk}.{int(account.updated_at.timestamp())}" if account else "none"
+    return f"portal:m{merchant.pk}:a{version}:{name}"
+
+
+def _translate(exc: ConnexError, action: str) -> UpstreamError:
+    """A client error as a message the merchant can act on; the details go to the log."""
+    logger.warning("connex %s failed: %s", action, exc)
+    if isinstance(exc, ConnexAuthError):
+        return UpstreamError(
+            _("Connex did not accept this account's login. Ask your administrator to update the Connex credentials.")
+        )
+    if isinstance(exc, ConnexRejected):
+        reason = exc.detail or exc.title or exc.message
+        return UpstreamError(
+            _("Connex refused to %(action)s: %(reason)s") % {"action": action, "reason": reason},
+            field_errors=exc.field_errors,
+        )
+    if isinstance(exc, ConnexProtocolError):
+        return UpstreamError(
+            _("Connex sent an answer the portal could not read while trying to %(action)s. Please try again.")
+            % {"action": action},
+            retryable=True,
+        )
+    if isinstance(exc, ConnexUnavailable) and exc.status == 429:
+        return UpstreamError(
+            _("Connex is busy and asked us to slow down, so we could not %(action)s. Please try again shortly.")
+            % {"action": action},
+            retryable=True,
+        )
+    return UpstreamError(
+        _("Connex is not answering right now, so we could not %(action)s. Please try again in a minute.")
+        % {"action": action},
+        retryable=True,
+    )
+
+
+def _client(merchant: Merchant):
+    try:
+        return upstream.client_for(getattr(merchant, "connex_account", None))
+    except upstream.AccountNotConfigured as exc:
+        raise UpstreamError(str(exc)) from None
+
+
+def _run_view(log) -> RunView:
+    return RunView(
+        id=log.id,
+        status=log.status or "Unknown",
+        trigger=log.trigger or "",
+        queued_at=log.queued_utc,
+        started_at=log.started_utc,
+        finished_at=log.finished_utc,
+        orders_downloaded=log.orders_downloaded,
+        orders_skipped=log.orders_skipped,
+        message=log.message or "",
+    )
+
+
+def _connection_view(connection: UserConnection) -> ConnectionView:
+    channel = routes.CONNECTION_TYPES.get(connection.connection_type or -1, _("Other channel"))
+    tasks = tuple(
+        TaskView(
+            id=task.id,
+            type_name=task.task_type_name or routes.TASK_TYPES.get(task.task_type or 0, _("Sync")),
+            enabled=bool(task.enabled),
+            interval_seconds=task.interval_seconds,
+            status=task.status or "Idle",
+            last_run_at=task.last_run_utc,
+            next_run_at=task.next_run_utc,
+            runs=tuple(_run_view(log) for log in task.run_logs),
+        )
+        for task in connection.scheduled_tasks
+    )
+    # Channel secrets and retired settings stop here: nothing after this point can show them.
+    settings = {row.name: row.value or "" for row in connection.connection_settings if row.name not in HIDDEN_SETTINGS}
+    return ConnectionView(
+        id=connection.id,
+        name=connection.user_connection_name or channel,
+        channel=channel,
+        connection_type=connection.connection_type,
+        website=connection.solution_website or "",
+        tasks=tasks,
+        settings=settings,
+    )
+
+
+# --- Connections -------------------------------------------------------------------------
+
+
+def connections_list(*, merchant: Merchant) -> ConnectionsResult:
+    """The merchant's connections; when Connex fails, the last known list marked stale."""
+    try:
+        connections = _client(merchant).list_connections()
+    except ConnexError as exc:
+        error = _translate(exc, _("load your connections"))
+        known = cache.get(_cache_key(merchant, "connections"))
+        if known is None:
+            return ConnectionsResult(connections=[], fetched_at=None, error=error.message)
+        return ConnectionsResult(connections=known["connections"], fetched_at=known["fetched_at"], error=error.message)
+    except UpstreamError as exc:
+        return ConnectionsResult(connections=[], fetched_at=None, error=exc.message)
+    views = [_connection_view(connection) for connection in connections if not connection.deleted]
+    fetched_at = timezone.now()
+    cache.set(_cache_key(merchant, "connections"), {"connections": views, "fetched_at": fetched_at}, LAST_KNOWN_TTL)
+    cache.set(_cache_key(merchant, "connection-ids"), {view.id for view in views}, LAST_KNOWN_TTL)
+    return ConnectionsResult(connections=views, fetched_at=fetched_at)
+
+
+def connection_get(*, merchant: Merchant, connection_id: int) -> tuple[ConnectionView, ConnectionsResult]:
+    """One connection of this merchant (fresh, or last known when Connex is down), else NotFound."""
+    result = connections_list(merchant=merchant)
+    for connection in result.connections:
+        if connection.id == connection_id:
+            return connection, result
+    if result.stale and not result.connections:
+        raise UpstreamError(result.error or "")
+    raise NotFound(f"connection {connection_id}")
+
+
+def connection_cached(*, merchant: Merchant, connection_id: int) -> ConnectionView:
+    """The connection as the merchant last saw it (no upstream call when known), else fetched."""
+    known = cache.get(_cache_key(merchant, "connections"))
+    if known is not None:
+        for connection in known["connections"]:
+            if connection.id == connection_id:
+                return connection
+    return connection_get(merchant=merchant, connection_id=connection_id)[0]
+
+
+def connection_names(*, merchant: Merchant) -> dict[int, str]:
+    """Id -> name of the merchant's connections, from the last list (no upstream call when known)."""
+    known = cache.get(_cache_key(merchant, "connections"))
+    if known is None:
+        known = {"connections": connections_list(merchant=merchant).connections}
+    return {connection.id: connection.name for connection in known["connections"]}
+
+
+def _require_connection(merchant: Merchant, connection_id: int) -> None:
+    """Tenancy for writes: the id must be one of the merchant's connections.
+
+    Answered from the ids of the last list when they include it (no upstream call);
+    otherwise the list is fetched once more before saying NotFound.
+    """
+    known_ids = cache.get(_cache_key(merchant, "connection-ids"))
+    if known_ids is not None and connection_id in known_ids:
+        return
+    result = connections_list(merchant=merchant)
+    if result.stale and not result.connections:
+        raise UpstreamError(result.error or "")
+    if connection_id not in {connection.id for connection in result.connections}:
+        raise NotFound(f"connection {connection_id}")
+
+
+def connection_settings_update(*, merchant: Merchant, connection_id: int, changes: dict[str, str]) -> None:
+    """Send only the changed settings; everything else on the connection stays as it is."""
+    _require_connection(merchant, connection_id)
+    if not changes:
+        return
+    if HIDDEN_SETTINGS & changes.keys():
+        raise UpstreamError(_("Those settings cannot be changed here."))
+    try:
+        _client(merchant).update_settings(connection_id, changes)
+    except ConnexError as exc:
+        raise _translate(exc, _("save the settings")) from None
+    cache.delete(_cache_key(merchant, "connections"))
+
+
+def run_now_cooldown(*, merchant: Merchant, connection_id: int) -> int:
+    """Seconds until Run now may be pressed again for this connection (0: now)."""
+    until = cache.get(_cache_key(merchant, f"run-now:{connection_id}"))
+    if until is None:
+        return 0
+    return max(0, math.ceil((until - timezone.now()).total_seconds()))
+
+
+def connection_run_now(*, merchant: Merchant, connection_id: int) -> RunStarted:
+    _require_connection(merchant, connection_id)
+    key = _cache_key(merchant, f"run-now:{connection_id}")
+    until = timezone.now() + RUN_NOW_COOLDOWN
+    # cache.add is atomic: of two simultaneous clicks only one reaches Connex.
+    if not cache.add(key, until, RUN_NOW_COOLDOWN.total_seconds()):
+        raise CooldownActive(run_now_cooldown(merchant=merchant, connection_id=connection_id) or 1)
+    try:
+        started = _client(merchant).run_now(connection_id)
+    except ConnexRejected as exc:
+        if exc.status == 409:
+            return RunStarted(run_id=None, status="Running")
+        cache.delete(key)
+        raise _translate(exc, _("start a sync")) from None
+    except ConnexError as exc:
+        cache.delete(key)
+        raise _translate(exc, _("start a sync")) from None
+    cache.delete(_cache_key(merchant, "connections"))
+    return RunStarted(run_id=started.run_id, status=started.status or "Queued")
+
+
+# --- Products and orders -----------------------------------------------------------------
+
+
+def products_list(
+    *,
+    merchant: Merchant,
+    page: int,
+    size: int,
+    search: str = "",
+    sort: str = "name",
+    direction: str = "asc",
+    connection_id: int | None = None,
+    manual_only: bool = False,
+    unknown_only: bool = False,
+    product_type: int | None = None,
+) -> tuple[Page, int]:
+    """A page of products and the account's unknown-SKU count."""
+    if connection_id is not None and connection_id not in connection_names(merchant=merchant):
+        raise NotFound(f"connection {connection_id}")
+    query = ProductQuery(
+        page_number=page,
+        page_size=size,
+        search_text=search,
+        order_by=sort,
+        direction=direction,
+        is_manual=manual_only,
+        only_fetch_unknown_skus_products=unknown_only,
+        product_type=product_type,
+        user_connection_id=connection_id or 0,
+    )
+    try:
+        result = _client(merchant).list_products(query)
+    except ConnexError as exc:
+        raise _translate(exc, _("load your products")) from None
+    rows = [
+        ProductRow(
+            id=product.id,
+            name=product.name or "",
+            sku=product.sku or "",
+            description=product.description or "",
+            product_type=product.product_type,
+            type_label=routes.PRODUCT_TYPES.get(product.product_type, "") if product.product_type is not None else "",
+            sales_price=product.sales_price,
+            unit_cost=product.unit_cost,
+            average_cost=product.average_cost,
+            quantity_on_hand=product.quantity_on_hand,
+            quantity_on_order=product.quantity_on_order,
+            is_manual=bool(product.is_manual),
+            has_unknown_sku=bool(product.has_unknown_sku),
+            connection_id=product.connection_ref.user_connection_id if product.connection_ref else None,
+            connection_name=(
+                (product.connection_ref.user_connection_name if product.connection_ref else None)
+                or product.channel_name
+                or ""
+            ),
+            updated_at=product.updated_at,
+            created_at=product.created_at,
+        )
+        for product in result.products
+    ]
+    meta = result.meta
+    return Page(rows=rows, page=page, size=size, total=meta.total_rows, pages=max(1, meta.total_number_of_pages)), (
+        result.unknown_skus_count
+    )
+
+
+def orders_list(
+    *,
+    merchant: Merchant,
+    start: dt.date,
+    end: dt.date,
+    page: int,
+    size: int,
+    search: str = "",
+    sort: str = "orderDate",
+    direction: str = "desc",
+    connection_id: int | None = None,
+) -> Page:
+    if connection_id is not None and connection_id not in connection_names(merchant=merchant):
+        raise NotFound(f"connection {connection_id}")
+    query = OrderQuery(
+        begin_date=start,
+        end_date=end,
+        page_number=page,
+        page_size=size,
+        search_text=search,
+        order_by=sort,
+        direction=direction,
+        user_connection_id=connection_id or 0,
+    )
+    try:
+        result = _client(merchant).list_orders(query)
+    except ConnexError as exc:
+        raise _translate(exc, _("load your orders")) from None
+    rows = [
+        OrderRow(
+            id=order.id,
+            order_number=order.order_number,
+            order_date=order.order_date,
+            channel=order.channel or "",
+            customer_name=getattr(order, "customer_name", None) or "",
+            total=order.total_product_sales,
+            connection_id=order.user_connection_id,
+            lines=tuple(
+                OrderLine(
+                    product_name=item.product_name or "",
+                    sku=item.sku or "",
+                    quantity=item.ordered_product_quantity,
+                    unit_price=item.unit_price,
+                    total=item.total_sold_price,
+                )
+                for item in order.items
+            ),
+        )
+        for order in result.orders
+    ]
+    meta = result.meta
+    return Page(rows=rows, page=page, size=size, total=meta.total_rows, pages=max(1, meta.total_number_of_pages))
+
+
+def order_window_preview(
+    *, merchant: Merchant, connection_id: int, start: dt.datetime, end: dt.datetime
+) -> WindowPreview:
+    """What a new order window means: its length and the orders Connex already holds in it (one call)."""
+    _require_connection(merchant, connection_id)
+    query = OrderQuery(
+        begin_date=start.date(), end_date=end.date(), page_number=1, page_size=1, user_connection_id=connection_id
+    )
+    try:
+        result = _client(merchant).list_orders(query)
+    except ConnexError as exc:
+        raise _translate(exc, _("count the orders in that window")) from None
+    return WindowPreview(start=start, end=end, orders_in_window=result.meta.total_rows)

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from connexportal.portal import views
+
+app_name = "portal"
+
+urlpatterns = [
+    path("connections/", views.connections, name="connections"),
+    path("connections/<int:connection_id>/settings/", views.connection_settings, name="connection-settings"),
+    path("connections/<int:connection_id>/settings/preview/", views.window_preview, name="window-preview"),
+    path("connections/<int:connection_id>/run-now/", views.run_now, name="run-now"),
+    path("connections/<int:connection_id>/runs/", views.run_status, name="run-status"),
+    path("products/", views.products, name="products"),
+    path("orders/", views.orders, name="orders"),
+]

@@ -1,0 +1,259 @@
+"""Merchant pages. Thin: parse the request, call a service, render a page or one of its partials."""
+
+from __future__ import annotations
+
+import functools
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import trigger_client_event
+
+from connexportal.portal import services
+from connexportal.portal.forms import (
+    ORDER_SORTS,
+    PAGE_SIZES,
+    PRODUCT_SORTS,
+    OrderQueryForm,
+    ProductQueryForm,
+    SyncSettingsForm,
+    WindowPreviewForm,
+)
+
+
+def merchant_required(view):
+    """Logged in, and linked to an active merchant; the merchant is passed to the view."""
+
+    @login_required
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        merchant = request.user.merchant
+        if merchant is None or not merchant.is_active:
+            return render(request, "portal/no_merchant.html", status=403)
+        try:
+            return view(request, merchant, *args, **kwargs)
+        except services.NotFound:
+            raise Http404(_("No such connection.")) from None
+
+    return wrapper
+
+
+def _partial(request: HttpRequest, template: str, target: str) -> str:
+    """The named partial when htmx asked for that element only, else the whole page."""
+    if request.htmx and not request.htmx.boosted and request.htmx.target == target:
+        return f"{template}#{target}"
+    return template
+
+
+# --- Connections -------------------------------------------------------------------------
+
+
+@require_GET
+@merchant_required
+def connections(request: HttpRequest, merchant) -> HttpResponse:
+    result = services.connections_list(merchant=merchant)
+    context = {"nav": "connections", "result": result, "merchant": merchant}
+    status = 503 if result.stale and not result.connections else 200
+    return render(request, _partial(request, "portal/connections.html", "connection-list"), context, status=status)
+
+
+def _settings_context(request, merchant, connection, form, **extra):
+    return {
+        "nav": "connections",
+        "merchant": merchant,
+        "connection": connection,
+        "form": form,
+        "cooldown": services.run_now_cooldown(merchant=merchant, connection_id=connection.id),
+        **extra,
+    }
+
+
+@require_http_methods(["GET", "POST"])
+@merchant_required
+def connection_settings(request: HttpRequest, merchant, connection_id: int) -> HttpResponse:
+    template = _partial(request, "portal/connection_settings.html", "settings-form")
+    if request.method == "GET":
+        try:
+            connection, result = services.connection_get(merchant=merchant, connection_id=connection_id)
+        except services.UpstreamError as exc:
+            return render(request, "portal/upstream_error.html", {"nav": "connections", "error": exc}, status=503)
+        form = SyncSettingsForm(current=connection.settings)
+        return render(request, template, _settings_context(request, merchant, connection, form, result=result))
+
+    try:
+        connection = services.connection_cached(merchant=merchant, connection_id=connection_id)
+    except services.UpstreamError as exc:
+        return render(request, "portal/upstream_error.html", {"nav": "connections", "error": exc}, status=503)
+    form = SyncSettingsForm(request.POST, current=connection.settings)
+    if not form.is_valid():
+        return render(request, template, _settings_context(request, merchant, connection, form), status=422)
+    changes = form.changed_settings()
+    try:
+        services.connection_settings_update(merchant=merchant, connection_id=connection_id, changes=changes)
+    except services.UpstreamError as exc:
+        for name, errors in exc.field_errors.items():
+            if name in form.fields:
+                for error in errors:
+                    form.add_error(name, error)
+        context = _settings_context(request, merchant, connection, form, upstream_error=exc.message)
+        return render(request, template, context, status=503 if exc.retryable else 422)
+    if not changes:
+        messages.info(request, _("Nothing changed, so nothing was sent to Connex."))
+    else:
+        messages.success(request, _("Settings saved. Run a sync now to use them straight away."))
+    if request.htmx:
+        connection = services.connection_cached(merchant=merchant, connection_id=connection_id)
+        form = SyncSettingsForm(current=connection.settings)
+        context = _settings_context(request, merchant, connection, form, saved=bool(changes))
+        response = render(request, template, context)
+        if changes:
+            trigger_client_event(response, "connex:settings_saved", {"connection_id": connection_id})
+        return response
+    return redirect(reverse("portal:connection-settings", args=[connection_id]) + ("?saved=1" if changes else ""))
+
+
+@require_GET
+@merchant_required
+def window_preview(request: HttpRequest, merchant, connection_id: int) -> HttpResponse:
+    form = WindowPreviewForm(request.GET)
+    context = {"merchant": merchant, "form": form}
+    if form.is_valid():
+        try:
+            context["preview"] = services.order_window_preview(
+                merchant=merchant,
+                connection_id=connection_id,
+                start=form.cleaned_data["LastDownloadUtc"],
+                end=form.cleaned_data["LastDownloadUtcEnd"],
+            )
+        except services.UpstreamError as exc:
+            context["preview_error"] = exc.message
+    return render(request, "portal/connection_settings.html#window-preview", context)
+
+
+@require_POST
+@merchant_required
+def run_now(request: HttpRequest, merchant, connection_id: int) -> HttpResponse:
+    try:
+        started = services.connection_run_now(merchant=merchant, connection_id=connection_id)
+    except services.CooldownActive as exc:
+        message, level, started = str(exc), messages.WARNING, None
+    except services.UpstreamError as exc:
+        message, level, started = exc.message, messages.ERROR, None
+    else:
+        message, level = _("Sync started. Progress shows below."), messages.SUCCESS
+    if not request.htmx:
+        messages.add_message(request, level, message)
+        return redirect(reverse("portal:connection-settings", args=[connection_id]) + "#run-status")
+    response = _run_status_response(request, merchant, connection_id, notice=message, notice_level=level)
+    if started is not None:
+        trigger_client_event(response, "connex:sync_started", {"connection_id": connection_id})
+    return response
+
+
+@require_GET
+@merchant_required
+def run_status(request: HttpRequest, merchant, connection_id: int) -> HttpResponse:
+    return _run_status_response(request, merchant, connection_id)
+
+
+def _run_status_response(request, merchant, connection_id, *, notice=None, notice_level=None):
+    try:
+        connection, result = services.connection_get(merchant=merchant, connection_id=connection_id)
+    except services.UpstreamError as exc:
+        context = {"merchant": merchant, "run_error": exc.message, "connection_id": connection_id}
+        return render(request, "portal/connection_settings.html#run-status", context)
+    context = {
+        "merchant": merchant,
+        "connection": connection,
+        "connection_id": connection_id,
+        "result": result,
+        "notice": notice,
+        "notice_level": notice_level,
+        "cooldown": services.run_now_cooldown(merchant=merchant, connection_id=connection_id),
+    }
+    response = render(request, "portal/connection_settings.html#run-status", context)
+    latest = connection.latest_run
+    if request.htmx and latest and not latest.is_active and request.GET.get("watch"):
+        event = "connex:sync_finished" if latest.status.lower() == "completed" else "connex:sync_failed"
+        trigger_client_event(response, event, {"connection_id": connection_id, "run_id": latest.id})
+    return response
+
+
+# --- Products and orders -----------------------------------------------------------------
+
+
+@require_GET
+@merchant_required
+def products(request: HttpRequest, merchant) -> HttpResponse:
+    form = ProductQueryForm(request.GET)
+    form.is_valid()
+    query = form.cleaned_data
+    context = {
+        "nav": "products",
+        "merchant": merchant,
+        "form": form,
+        "sorts": PRODUCT_SORTS,
+        "page_sizes": PAGE_SIZES,
+        "sort": query.get("sort") or form.default_sort,
+        "dir": query.get("dir") or form.default_dir,
+    }
+    status = 200
+    try:
+        context["connections"] = services.connection_names(merchant=merchant)
+        context["page"], context["unknown_count"] = services.products_list(
+            merchant=merchant,
+            page=query.get("page") or 1,
+            size=query.get("size") or PAGE_SIZES[1],
+            search=query.get("q") or "",
+            sort=context["sort"],
+            direction=context["dir"],
+            connection_id=query.get("connection"),
+            manual_only=bool(query.get("manual")),
+            unknown_only=bool(query.get("unknown")),
+            product_type=query.get("type"),
+        )
+    except services.UpstreamError as exc:
+        context["error"] = exc.message
+        status = 503
+    return render(request, _partial(request, "portal/products.html", "results"), context, status=status)
+
+
+@require_GET
+@merchant_required
+def orders(request: HttpRequest, merchant) -> HttpResponse:
+    form = OrderQueryForm(request.GET)
+    form.is_valid()
+    query = form.cleaned_data
+    context = {
+        "nav": "orders",
+        "merchant": merchant,
+        "form": form,
+        "sorts": ORDER_SORTS,
+        "page_sizes": PAGE_SIZES,
+        "sort": query.get("sort") or form.default_sort,
+        "dir": query.get("dir") or form.default_dir,
+        "start": query["start"],
+        "end": query["end"],
+    }
+    status = 200
+    try:
+        context["connections"] = services.connection_names(merchant=merchant)
+        context["page"] = services.orders_list(
+            merchant=merchant,
+            start=query["start"],
+            end=query["end"],
+            page=query.get("page") or 1,
+            size=query.get("size") or PAGE_SIZES[1],
+            search=query.get("q") or "",
+            sort=context["sort"],
+            direction=context["dir"],
+            connection_id=query.get("connection"),
+        )
+    except services.UpstreamError as exc:
+        context["error"] = exc.message
+        status = 503
+    return render(request, _partial(request, "portal/orders.html", "results"), context, status=status)
