@@ -311,6 +311,6 @@ def test_page_size_defaults_to_ten_and_accepts_the_maximum(api, merchant, mercha
 
 
 def test_one_list_call_takes_a_fixed_number_of_queries(api, catalog, merchant_token, django_assert_max_num_queries):
-    # Token, run check, count, unknown count, page, connections: never one per product.
+    # Token, fault profiles, active runs, unknown count, count, page, connections: never one per product.
     with django_assert_max_num_queries(7):
         assert len(list_products(api, merchant_token, pageSize=12)["lstProducts"]) == 12
