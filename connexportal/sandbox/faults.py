@@ -40,6 +40,7 @@ requests in the same order; rate 1 means every request, ``next=N`` exactly N of 
 Who is affected: one profile per request, the most specific that matches and is not
 spent: the account's profile set by ``configure(account=...)``, the global one set by
 ``configure()``, the variable's ``account=`` profile, then the variable's global one.
+So ``configure("", account=...)`` exempts one account from a global profile.
 ``CONNEX_SANDBOX_LATENCY_MS`` is a baseline added to every sandbox request regardless.
 
 Profiles set with ``configure()`` live in the database, so a test can fault a sandbox

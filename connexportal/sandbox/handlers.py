@@ -36,6 +36,8 @@ from connexportal.sandbox.problems import FieldErrors, Problem, unauthorized
 from connexportal.sandbox.validation import FieldReader
 
 RUN_LOGS_SHOWN = 10
+# productType's meaning is undocumented; it is stored as a smallint.
+PRODUCT_TYPE_MAX = 32767
 
 PRODUCT_SORTS = {
     "id": "id",
@@ -290,7 +292,7 @@ def list_products(call: Call) -> HttpResponse:
     )
     manual_only = reader.boolean("IsManual")
     unknown_only = reader.boolean("OnlyFetchUnknownSkusProducts")
-    product_type = reader.integer("ProductType", default=None)
+    product_type = reader.integer("ProductType", default=None, minimum=0, maximum=PRODUCT_TYPE_MAX)
     connection_id = reader.integer("UserConnectionId", minimum=0)
     if connection_id:
         _own_connection(call.user, connection_id, reader, "UserConnectionId")
@@ -416,7 +418,7 @@ def add_product(call: Call) -> HttpResponse:
         sku=reader.string("Sku", required=True, max_length=200).strip(),
         description=reader.string("Description"),
         asin=reader.string("Asin", max_length=50),
-        product_type=reader.integer("ProductType"),
+        product_type=reader.integer("ProductType", minimum=0, maximum=PRODUCT_TYPE_MAX),
         unit_value=reader.decimal("UnitValue"),
         unit_cost=reader.decimal("UnitCost"),
         sales_price=reader.decimal("SalesPrice"),

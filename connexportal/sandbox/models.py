@@ -43,6 +43,10 @@ class ConnexUser(models.Model):
     def __str__(self) -> str:
         return self.username
 
+    def save(self, *args, **kwargs) -> None:
+        self.username = self.username.strip().lower()
+        super().save(*args, **kwargs)
+
     def set_password(self, raw_password: str) -> None:
         self.password = make_password(raw_password)
 

@@ -17,6 +17,7 @@ start runs on their schedule by itself: its data only changes when a client asks
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -35,6 +36,8 @@ from connexportal.sandbox.models import (
     UserConnection,
 )
 from connexportal.sandbox.problems import Problem
+
+logger = logging.getLogger(__name__)
 
 TRIGGER_RUN_NOW = "RunNow"
 TRIGGER_SCHEDULE = "Schedule"
@@ -94,7 +97,14 @@ def _advance_run(pk: int, *, now: datetime, queued_for: timedelta, running_for: 
             changed = True
         if run.status == TaskStatus.RUNNING and run.started_utc + running_for <= now:
             run.finished_utc = run.started_utc + running_for
-            _finish(run, task)
+            try:
+                with transaction.atomic():
+                    _finish(run, task)
+            except Exception:
+                # A bug in the simulation must fail this run, not every later request that retries it.
+                logger.exception("Sandbox run %s of task %s failed unexpectedly", run.pk, task.pk)
+                run.status = TaskStatus.FAILED
+                run.message = "The sandbox could not complete this run (an internal error; see its log)."
             task.status = run.status
             task.next_run_utc = _next_run_after(task, run.finished_utc)
             changed = True

@@ -68,7 +68,13 @@ class FieldReader:
         return value
 
     def integer(
-        self, name: str, *, required: bool = False, default: int | None = 0, minimum: int | None = None
+        self,
+        name: str,
+        *,
+        required: bool = False,
+        default: int | None = 0,
+        minimum: int | None = None,
+        maximum: int | None = None,
     ) -> int | None:
         value = self._get(name, required)
         if value is None:
@@ -83,6 +89,9 @@ class FieldReader:
             return default
         if minimum is not None and value < minimum:
             self.error(name, f"{name} must be {minimum} or more.")
+            return default
+        if maximum is not None and value > maximum:
+            self.error(name, f"{name} must be {maximum} or less.")
             return default
         return value
 

@@ -50,6 +50,12 @@ def test_login_fallback_takes_pascal_case_keys_and_usernames_in_any_case(api):
     assert set(response.json()) == {"token", "expiration"}
 
 
+def test_usernames_are_stored_lower_case(api):
+    user = make_user("  Mixed.Case@Example.TEST ")
+    assert user.username == "mixed.case@example.test"
+    assert api.login("MIXED.case@example.test")
+
+
 def test_wrong_password_and_unknown_user_get_the_same_401(api):
     make_user("merchant@example.test")
     wrong = api.post(routes.LOGIN.path, {"username": "merchant@example.test", "password": "nope"})

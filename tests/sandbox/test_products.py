@@ -125,6 +125,13 @@ def test_add_names_every_missing_or_invalid_field(api, merchant, merchant_token)
     assert not Product.objects.exists()
 
 
+def test_add_keeps_product_type_in_the_stored_range(api, merchant, merchant_token):
+    user, connection = merchant
+    response = api.post(ADD, spec_add_body(user, connection, productType=40000), token=merchant_token)
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"ProductType": ["ProductType must be 32767 or less."]}
+
+
 def test_add_refuses_another_users_connection_and_reporting_user(api, merchant, merchant_token):
     user, _ = merchant
     stranger = make_user()
@@ -294,6 +301,7 @@ def test_an_account_never_sees_another_accounts_products(api, catalog, merchant_
         ({"orderBy": "password"}, "OrderBy"),
         ({"direction": "sideways"}, "Direction"),
         ({"productType": "lots"}, "ProductType"),
+        ({"productType": 40000}, "ProductType"),
     ],
 )
 def test_bad_list_requests_are_400_naming_the_field(api, merchant_token, body, key):

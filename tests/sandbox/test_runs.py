@@ -205,6 +205,20 @@ def test_a_run_that_cannot_download_fails_and_keeps_its_window(merchant, orders_
     assert runs.queue_run(orders_task, now=at(20)).status == "Queued"
 
 
+def test_an_unexpected_error_fails_the_run_instead_of_every_later_request(merchant, orders_task, monkeypatch, caplog):
+    def broken(*args, **kwargs):
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(runs, "_download_orders", broken)
+    run = runs.queue_run(orders_task, now=T0)
+    runs.advance(now=at(10))
+    reload(run, orders_task)
+    assert (run.status, orders_task.status) == ("Failed", "Failed")
+    assert run.message == "The sandbox could not complete this run (an internal error; see its log)."
+    assert "simulated bug" in caplog.text
+    assert not Order.objects.exists()
+
+
 def test_a_custom_integration_has_nothing_to_download(merchant):
     user, _ = merchant
     custom = make_connection(user, name="Custom", connection_type=99)

@@ -11,16 +11,17 @@ import httpx
 import pytest
 
 from connexportal.connex import routes
-from connexportal.sandbox.standalone import SandboxWSGIHandler
 
 from ..conftest import PROJECT_DIR
 from .conftest import make_connection, make_user
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_standalone_handler_serves_the_routes_at_the_root():
+def test_the_standalone_wsgi_application_serves_the_routes_at_the_root():
+    from connexportal.sandbox.wsgi import application
+
     make_connection(make_user("merchant@example.test"))
-    with httpx.Client(transport=httpx.WSGITransport(app=SandboxWSGIHandler()), base_url="http://testserver") as client:
+    with httpx.Client(transport=httpx.WSGITransport(app=application), base_url="http://testserver") as client:
         login = client.post(
             f"/{routes.LOGIN.path}", json={"username": "merchant@example.test", "password": "sandbox-test-password"}
         )

@@ -15,7 +15,7 @@ class Command(RunserverCommand):
 
     def on_bind(self, server_port):
         super().on_bind(server_port)
-        host = f"[{self.addr}]" if self._raw_ipv6 else self.addr
+        host = f"[{self.addr}]" if ":" in self.addr else self.addr
         base = f"{self.protocol}://{host}:{server_port}"
         self.stdout.write(f"Connex sandbox at {base}/ (log in: POST {base}/api/account/login)")
         self.stdout.flush()
