@@ -24,7 +24,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DEV_SECRET_KEY = "django-insecure-dev-only-key-never-use-in-production-0123456789"
 
 # Variables whose rejected value may be repeated in an error; the others can hold secrets.
-_ECHO_SAFE = frozenset({"DEBUG", "CONNEX_SANDBOX", "LOG_LEVEL"})
+_ECHO_SAFE = frozenset({"DEBUG", "CONNEX_SANDBOX", "LOG_LEVEL", "CONNEX_RATE_LIMIT"})
 
 CommaList = Annotated[list[str], NoDecode]
 
@@ -68,6 +68,7 @@ class Config(BaseSettings):
     CONNEX_SANDBOX_URL: str | None = "http://127.0.0.1:8000/sandbox"
     CONNEX_SANDBOX: bool = False
     FIELD_ENCRYPTION_KEYS: CommaList = Field(default_factory=list)
+    CONNEX_RATE_LIMIT: float = Field(4.0, ge=0)
     LOG_LEVEL: str = "INFO"
 
     @classmethod

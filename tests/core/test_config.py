@@ -61,6 +61,8 @@ def test_production_values_parse():
         ({"DEBUG": "1", "CONNEX_SANDBOX_URL": "http://x/?a=1"}, "CONNEX_SANDBOX_URL: must not carry a query string"),
         ({"DEBUG": "1", "CONNEX_SANDBOX": "perhaps"}, "CONNEX_SANDBOX: Input should be a valid boolean"),
         ({"DEBUG": "1", "LOG_LEVEL": "LOUD"}, "LOG_LEVEL: must be one of DEBUG, INFO"),
+        ({"DEBUG": "1", "CONNEX_RATE_LIMIT": "-1"}, "CONNEX_RATE_LIMIT: Input should be greater than or equal to 0"),
+        ({"DEBUG": "1", "CONNEX_RATE_LIMIT": "fast"}, "CONNEX_RATE_LIMIT: Input should be a valid number"),
     ],
 )
 def test_each_bad_variable_names_itself(environ, expected):

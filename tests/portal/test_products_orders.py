@@ -1,0 +1,146 @@
+import datetime as dt
+import re
+
+import pytest
+from django.utils import timezone
+
+from connexportal.sandbox import faults
+from tests.portal.conftest import DEMO_ACCOUNT, OTHER_ACCOUNT
+
+pytestmark = pytest.mark.django_db
+
+
+def demo_products():
+    from connexportal.sandbox.models import Product
+
+    return Product.objects.filter(connection__user__username=DEMO_ACCOUNT)
+
+
+def demo_orders():
+    from connexportal.sandbox.models import Order
+
+    return Order.objects.filter(connection__user__username=DEMO_ACCOUNT)
+
+
+def skus_in(html: str) -> list[str]:
+    return re.findall(r"<td><code>([^<]+)</code>", html)
+
+
+def test_products_first_page_with_total(merchant_client, sandbox):
+    response = merchant_client.get("/products/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    total = demo_products().count()
+    assert f"{total} products" in html
+    assert len(skus_in(html)) == 25
+    assert f"1\u201325 of {total}" in html
+
+
+def test_products_sort_search_page_and_size_follow_the_url(merchant_client, sandbox):
+    expected = list(demo_products().order_by("-sku", "-id").values_list("sku", flat=True)[10:20])
+    html = merchant_client.get("/products/?sort=sku&dir=desc&page=2&size=10").content.decode()
+    assert skus_in(html) == expected
+    assert 'aria-sort="descending"' in html
+    assert "?sort=sku&amp;dir=desc&amp;page=3&amp;size=10" in html or "page=3" in html
+
+    target = demo_products().order_by("id").first()
+    html = merchant_client.get("/products/", {"q": target.sku}).content.decode()
+    assert target.sku in skus_in(html)
+    assert all(target.sku.lower() in sku.lower() for sku in skus_in(html))
+
+
+def test_products_filters(merchant_client, sandbox):
+    unknown = demo_products().filter(has_unknown_sku=True)
+    html = merchant_client.get("/products/", {"unknown": "1", "size": "100"}).content.decode()
+    assert sorted(skus_in(html)) == sorted(unknown.values_list("sku", flat=True))
+    assert html.count("Unknown SKU</span>") == unknown.count()
+
+    manual = demo_products().filter(is_manual=True)
+    html = merchant_client.get("/products/", {"manual": "1", "size": "100"}).content.decode()
+    assert sorted(skus_in(html)) == sorted(manual.values_list("sku", flat=True))
+
+    connection_id = demo_products().values_list("connection_id", flat=True).first()
+    html = merchant_client.get("/products/", {"connection": connection_id, "size": "100"}).content.decode()
+    assert sorted(skus_in(html)) == sorted(
+        demo_products().filter(connection_id=connection_id).values_list("sku", flat=True)
+    )
+
+
+def test_products_bad_query_values_fall_back_instead_of_failing(merchant_client, sandbox):
+    response = merchant_client.get("/products/?page=-3&size=7&sort=drop+table&dir=sideways&type=x")
+    assert response.status_code == 200
+    assert len(skus_in(response.content.decode())) == 25
+
+
+def test_products_htmx_renders_only_results(merchant_client, sandbox):
+    response = merchant_client.get("/products/?page=2", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="results")
+    html = response.content.decode()
+    assert html.lstrip().startswith('<section id="results"')
+    assert "<form" not in html
+
+
+def test_products_page_costs_one_upstream_call(merchant_client, sandbox):
+    merchant_client.get("/products/")
+    sandbox.reset()
+    merchant_client.get("/products/?page=2&q=a")
+    assert sandbox.calls == [("POST", "api/products/list")]
+
+
+def test_products_upstream_failure_is_a_clear_message(merchant_client, sandbox):
+    merchant_client.get("/products/")
+    with faults.injected("503=1", account=DEMO_ACCOUNT):
+        response = merchant_client.get("/products/?q=keep-me")
+    html = response.content.decode()
+    assert response.status_code == 503
+    assert "could not load your products" in html
+    assert 'value="keep-me"' in html
+
+
+def test_orders_default_to_the_last_30_days(merchant_client, sandbox):
+    today = timezone.now().date()
+    start = today - dt.timedelta(days=30)
+    expected = demo_orders().filter(order_date__date__gte=start, order_date__date__lte=today).count()
+    html = merchant_client.get("/orders/").content.decode()
+    assert f'value="{start:%Y-%m-%d}"' in html
+    assert f'value="{today:%Y-%m-%d}"' in html
+    assert f"{expected} orders from {start:%Y-%m-%d} to {today:%Y-%m-%d}" in html
+
+
+def test_orders_search_range_line_items_and_money(merchant_client, sandbox):
+    order = demo_orders().order_by("id").first()
+    day = order.order_date.date()
+    response = merchant_client.get(
+        "/orders/", {"start": f"{day:%Y-%m-%d}", "end": f"{day:%Y-%m-%d}", "q": order.order_number}
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert f"<summary>{order.order_number}" in html
+    line = order.lines.first()
+    assert f"<code>{line.sku}</code>" in html
+    assert re.search(r"\$\d{1,3}(,\d{3})*\.\d{2}", html)
+
+
+def test_orders_backwards_range_is_explained(merchant_client, sandbox):
+    response = merchant_client.get("/orders/", {"start": "2026-10-10", "end": "2026-10-01"})
+    assert response.status_code == 200
+    assert "The end date must be on or after the start date." in response.content.decode()
+
+
+def test_orders_sorted_by_total(merchant_client, sandbox):
+    today = timezone.now().date()
+    html = merchant_client.get(
+        "/orders/", {"start": f"{today - dt.timedelta(days=365):%Y-%m-%d}", "sort": "totalProductSales", "dir": "asc"}
+    ).content.decode()
+    totals = [
+        float(value.replace(",", "")) for value in re.findall(r'<td class="num">\$([\d,]+\.\d{2})</td>\s*<td>', html)
+    ]
+    assert totals and totals == sorted(totals)
+
+
+def test_other_merchant_products_and_orders_are_its_own(other_client, sandbox):
+    from connexportal.sandbox.models import Product
+
+    html = other_client.get("/products/?size=100").content.decode()
+    own = set(Product.objects.filter(connection__user__username=OTHER_ACCOUNT).values_list("sku", flat=True))
+    assert set(skus_in(html)) <= own
+    assert not set(skus_in(html)) & set(demo_products().values_list("sku", flat=True)) - own
