@@ -75,9 +75,12 @@ run: $(VENV)/.installed-runtime
 	@$(RUN_ENV) $(BIN)/python manage.py migrate --no-input -v 0
 	@$(RUN_ENV) $(BIN)/python manage.py seed_demo
 	@echo ""
-	@echo "Connex Portal: http://$(HOST):$(PORT)/"
-	@echo "  health:      http://$(HOST):$(PORT)/healthz"
-	@echo "  admin:       http://$(HOST):$(PORT)/admin/   (admin@demo.test / demo-admin)"
+	@echo "Connex Portal is starting on http://$(HOST):$(PORT)/"
+	@echo "  merchant pages: http://$(HOST):$(PORT)/login/   merchant@demo.test / demo-merchant"
+	@echo "                  (a second merchant with other data: other@demo.test / demo-other)"
+	@echo "  admin:          http://$(HOST):$(PORT)/admin/   admin@demo.test / demo-admin"
+	@echo "  Connex sandbox: http://$(HOST):$(PORT)/sandbox/ qbotest@intuit.com / connex-demo"
+	@echo "  health:         http://$(HOST):$(PORT)/healthz"
 	@echo ""
 	@$(RUN_ENV) exec $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
