@@ -1,10 +1,13 @@
+import ast
 import hashlib
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
 
+import connexportal.sandbox
 from connexportal.connex import routes
 from connexportal.sandbox import auth, views
 from connexportal.sandbox.models import AccessToken, TaskStatus
@@ -17,6 +20,18 @@ from .conftest import make_user
 def test_every_route_of_routes_is_served_by_exactly_one_handler():
     assert set(views.ENDPOINTS) == set(routes.ALL_ROUTES)
     assert tuple(TaskStatus.values) == routes.TASK_STATUSES
+
+
+def test_the_sandbox_takes_nothing_from_the_project_but_routes():
+    for source in Path(connexportal.sandbox.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module == "connexportal.connex":
+                assert [alias.name for alias in node.names] == ["routes"], source
+            elif isinstance(node, ast.ImportFrom | ast.Import):
+                modules = [node.module] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+                for module in modules:
+                    allowed = ("connexportal.sandbox", "connexportal.connex.routes")
+                    assert not (module or "").startswith("connexportal") or module.startswith(allowed), (source, module)
 
 
 def test_login_answers_the_inferred_response_shape(api, settings):
