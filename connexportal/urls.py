@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from connexportal.accounts import views as account_views
 from connexportal.core import views as core_views
 
 urlpatterns = [
@@ -11,6 +12,8 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("connexportal.portal.urls")),
+    path("branding/<int:partner_id>/logo", account_views.partner_logo, name="partner-logo"),
+    path("branding/<int:partner_id>/theme.css", account_views.partner_theme, name="partner-theme"),
     path("admin/", admin.site.urls),
 ]
 

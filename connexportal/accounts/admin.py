@@ -1,9 +1,10 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from connexportal.accounts.models import ConnexAccount, Merchant, User
+from connexportal.accounts.branding import sniff_logo
+from connexportal.accounts.models import ConnexAccount, Merchant, Partner, PartnerApiKey, User
 
 
 class ConnexAccountForm(forms.ModelForm):
@@ -58,13 +59,13 @@ class MerchantUserInline(admin.TabularInline):
 
 @admin.register(Merchant)
 class MerchantAdmin(admin.ModelAdmin):
-    list_display = ("name", "environment", "connex_username", "timezone", "is_active", "created_at")
-    list_filter = ("is_active", "connex_account__environment")
-    search_fields = ("name", "connex_account__username", "users__email")
+    list_display = ("name", "partner", "external_id", "environment", "connex_username", "is_active", "created_at")
+    list_filter = ("is_active", "partner", "connex_account__environment")
+    search_fields = ("name", "external_id", "connex_account__username", "users__email")
     inlines = [ConnexAccountInline, MerchantUserInline]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("connex_account")
+        return super().get_queryset(request).select_related("connex_account", "partner")
 
     @admin.display(description=_("environment"))
     def environment(self, merchant):
@@ -92,3 +93,89 @@ class UserAdmin(DjangoUserAdmin):
         (_("Important dates"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "merchant", "password1", "password2")}),)
+
+
+class PartnerForm(forms.ModelForm):
+    logo_file = forms.FileField(
+        label=_("Logo"), required=False, help_text=_("PNG, JPEG, GIF or WebP, at most 256 KB. SVG is not accepted.")
+    )
+    remove_logo = forms.BooleanField(label=_("Remove the logo"), required=False)
+    webhook_secret = forms.CharField(
+        label=_("Webhook signing secret"),
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=_("Stored encrypted and never shown again. Leave blank to keep the current secret."),
+    )
+
+    class Meta:
+        model = Partner
+        fields = (
+            "name",
+            "primary_color",
+            "accent_color",
+            "theme",
+            "default_language",
+            "embed_origins",
+            "hide_products",
+            "hide_orders",
+            "allow_run_now",
+            "webhook_url",
+            "is_active",
+        )
+        widgets = {
+            "primary_color": forms.TextInput(attrs={"type": "color"}),
+            "accent_color": forms.TextInput(attrs={"type": "color"}),
+            "embed_origins": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def clean_logo_file(self):
+        upload = self.cleaned_data.get("logo_file")
+        if upload is None:
+            return None
+        content = upload.read(256 * 1024 + 1)
+        return content, sniff_logo(content)
+
+    def save(self, commit=True):
+        partner = super().save(commit=False)
+        if self.cleaned_data.get("remove_logo"):
+            partner.set_logo(b"", "")
+        elif self.cleaned_data.get("logo_file"):
+            partner.set_logo(*self.cleaned_data["logo_file"])
+        if self.cleaned_data.get("webhook_secret"):
+            partner.set_webhook_secret(self.cleaned_data["webhook_secret"])
+        if commit:
+            partner.save()
+        return partner
+
+
+class PartnerApiKeyInline(admin.TabularInline):
+    model = PartnerApiKey
+    fields = ("name", "prefix", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = ("name", "prefix", "created_at", "last_used_at")
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Partner)
+class PartnerAdmin(admin.ModelAdmin):
+    form = PartnerForm
+    list_display = ("name", "theme", "default_language", "is_active", "created_at")
+    list_filter = ("is_active", "theme", "default_language")
+    search_fields = ("name",)
+    inlines = [PartnerApiKeyInline]
+    actions = ["issue_api_key"]
+
+    @admin.action(description=_("Issue a new API key (shown once)"))
+    def issue_api_key(self, request, queryset):
+        for partner in queryset:
+            _key, plaintext = PartnerApiKey.issue(partner, name=f"admin {request.user.email}")
+            self.message_user(
+                request,
+                _("New API key for %(partner)s — copy it now, it is not shown again: %(key)s")
+                % {"partner": partner.name, "key": plaintext},
+                messages.WARNING,
+            )

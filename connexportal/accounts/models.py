@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+import hashlib
+import hmac
+import re
+import secrets
 import zoneinfo
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
@@ -11,15 +16,182 @@ from django.utils.translation import gettext_lazy as _
 
 from connexportal.accounts import crypto
 
+API_KEY_PREFIX = "cxp_"
+COLOR_PATTERN = re.compile(r"^#[0-9a-fA-F]{6}$")
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
+
+
+def validate_color(value: str) -> None:
+    if not COLOR_PATTERN.match(value or ""):
+        raise ValidationError(_("Use a colour as #rrggbb, for example #1f5fbf."))
+
+
+def parse_origins(text: str) -> list[str]:
+    return [line.strip() for line in re.split(r"[\s,]+", text or "") if line.strip()]
+
+
+def validate_origin(origin: str) -> None:
+    """An exact origin: scheme://host[:port], https (plain http only for localhost, for development)."""
+    parts = urlsplit(origin)
+    problem = None
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        problem = _("%(origin)s is not an origin; write it as https://host or https://host:port.")
+    elif parts.path or parts.query or parts.fragment or parts.username or parts.password:
+        problem = _("%(origin)s must be an origin only: no path, query, fragment or credentials.")
+    elif parts.scheme == "http" and parts.netloc.rsplit(":", 1)[0] not in LOCAL_HOSTS:
+        problem = _("%(origin)s must use https (plain http is only allowed for localhost).")
+    elif origin != f"{parts.scheme}://{parts.netloc.lower()}" or "*" in origin:
+        problem = _("%(origin)s must be written exactly, in lower case, without wildcards.")
+    else:
+        try:
+            parts.port  # noqa: B018 - raises on a bad port
+        except ValueError:
+            problem = _("%(origin)s has an invalid port.")
+    if problem:
+        raise ValidationError(problem, params={"origin": origin})
+
+
+def validate_embed_origins(text: str) -> None:
+    errors = []
+    for origin in parse_origins(text):
+        try:
+            validate_origin(origin)
+        except ValidationError as exc:
+            errors.extend(exc.messages)
+    if errors:
+        raise ValidationError(errors)
+
+
+def validate_webhook_url(value: str) -> None:
+    parts = urlsplit(value)
+    if value and parts.scheme != "https" and (parts.hostname or "") not in {"localhost", "127.0.0.1", "::1"}:
+        raise ValidationError(_("Webhooks are only sent over https (plain http is only allowed for localhost)."))
+
+
+def hash_api_key(plaintext: str) -> str:
+    # Keys are 256-bit random: a fast hash is enough, and lets every API call check one.
+    return hashlib.sha256(plaintext.encode()).hexdigest()
+
 
 def validate_timezone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
         raise ValidationError(_("%(value)s is not a known time zone (e.g. America/New_York)."), params={"value": value})
 
 
+class Theme(models.TextChoices):
+    LIGHT = "light", _("Light")
+    DARK = "dark", _("Dark")
+
+
+class Partner(models.Model):
+    """A white-label owner: it brands the portal, embeds it in its software and provisions merchants."""
+
+    name = models.CharField(_("display name"), max_length=120, unique=True)
+    logo = models.BinaryField(_("logo"), blank=True, null=True, editable=False)
+    logo_content_type = models.CharField(max_length=32, blank=True, editable=False)
+    primary_color = models.CharField(_("primary colour"), max_length=7, default="#1f5fbf", validators=[validate_color])
+    accent_color = models.CharField(_("accent colour"), max_length=7, default="#0d8a6a", validators=[validate_color])
+    theme = models.CharField(_("theme"), max_length=5, choices=Theme.choices, default=Theme.LIGHT)
+    default_language = models.CharField(
+        _("default language"), max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
+    )
+    embed_origins = models.TextField(
+        _("allowed embed origins"),
+        blank=True,
+        validators=[validate_embed_origins],
+        help_text=_("One origin per line, exactly as the browser sends it: https://app.example.com[:port]."),
+    )
+    hide_products = models.BooleanField(_("hide products"), default=False)
+    hide_orders = models.BooleanField(_("hide orders"), default=False)
+    allow_run_now = models.BooleanField(_("allow Run now"), default=True)
+    webhook_url = models.URLField(_("webhook URL"), blank=True, validators=[validate_webhook_url])
+    webhook_secret_encrypted = models.TextField(blank=True, editable=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("partner")
+        verbose_name_plural = _("partners")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def origins(self) -> list[str]:
+        return parse_origins(self.embed_origins)
+
+    def set_webhook_secret(self, secret: str) -> None:
+        self.webhook_secret_encrypted = crypto.encrypt(secret) if secret else ""
+
+    def get_webhook_secret(self) -> str:
+        return crypto.decrypt(self.webhook_secret_encrypted) if self.webhook_secret_encrypted else ""
+
+    def set_logo(self, content: bytes, content_type: str) -> None:
+        self.logo = content
+        self.logo_content_type = content_type
+
+
+class PartnerApiKey(models.Model):
+    """A server-to-server key. Only a hash is stored; the key is shown once, when created."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(_("name"), max_length=100, default="default")
+    prefix = models.CharField(max_length=12, unique=True, editable=False)
+    key_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("partner API key")
+        verbose_name_plural = _("partner API keys")
+
+    def __str__(self) -> str:
+        return f"{self.partner} · {self.name} ({API_KEY_PREFIX}{self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    @classmethod
+    def issue(cls, partner: Partner, name: str = "default") -> tuple[PartnerApiKey, str]:
+        """Create a key; returns it with the plaintext, which is never stored or shown again."""
+        prefix = secrets.token_hex(6)
+        secret = secrets.token_urlsafe(32)
+        plaintext = f"{API_KEY_PREFIX}{prefix}_{secret}"
+        key = cls.objects.create(partner=partner, name=name, prefix=prefix, key_hash=hash_api_key(plaintext))
+        return key, plaintext
+
+    @classmethod
+    def authenticate(cls, plaintext: str) -> PartnerApiKey | None:
+        """The active key this plaintext is, else None (compared in constant time)."""
+        if not plaintext.startswith(API_KEY_PREFIX):
+            return None
+        prefix = plaintext.removeprefix(API_KEY_PREFIX).split("_", 1)[0]
+        key = cls.objects.select_related("partner").filter(prefix=prefix, revoked_at__isnull=True).first()
+        if key is None or not hmac.compare_digest(key.key_hash, hash_api_key(plaintext)):
+            return None
+        if not key.partner.is_active:
+            return None
+        return key
+
+
 class Merchant(models.Model):
     """A business whose Connex account the portal shows; its users log in to see it."""
 
+    partner = models.ForeignKey(
+        Partner, on_delete=models.PROTECT, null=True, blank=True, related_name="merchants", verbose_name=_("partner")
+    )
+    external_id = models.CharField(
+        _("external id"),
+        max_length=100,
+        blank=True,
+        validators=[RegexValidator(r"^[A-Za-z0-9._:@-]{1,100}$", _("Use letters, digits and . _ : @ - only."))],
+        help_text=_("The partner's own id for this merchant, used by the partner API."),
+    )
     name = models.CharField(_("name"), max_length=200)
     timezone = models.CharField(
         _("time zone"),
@@ -41,6 +213,13 @@ class Merchant(models.Model):
 
     class Meta:
         ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="merchant_external_id_per_partner",
+            )
+        ]
         verbose_name = _("merchant")
         verbose_name_plural = _("merchants")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import functools
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -26,13 +26,14 @@ from connexportal.portal.forms import (
 
 
 def merchant_required(view):
-    """Logged in, and linked to an active merchant; the merchant is passed to the view."""
+    """The request acts for a merchant (login or embed session); the merchant is passed to the view."""
 
-    @login_required
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs):
-        merchant = request.user.merchant
-        if merchant is None or not merchant.is_active:
+        merchant = request.merchant
+        if merchant is None:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
             return render(request, "portal/no_merchant.html", status=403)
         try:
             return view(request, merchant, *args, **kwargs)
@@ -137,6 +138,8 @@ def window_preview(request: HttpRequest, merchant, connection_id: int) -> HttpRe
 @require_POST
 @merchant_required
 def run_now(request: HttpRequest, merchant, connection_id: int) -> HttpResponse:
+    if not request.brand.allow_run_now:
+        return HttpResponseForbidden(_("Run now is switched off for this portal."))
     try:
         started = services.connection_run_now(merchant=merchant, connection_id=connection_id)
     except services.CooldownActive as exc:
@@ -189,6 +192,8 @@ def _run_status_response(request, merchant, connection_id, *, notice=None, notic
 @require_GET
 @merchant_required
 def products(request: HttpRequest, merchant) -> HttpResponse:
+    if request.brand.hide_products:
+        raise Http404(_("Products are not shown in this portal."))
     form = ProductQueryForm(request.GET)
     form.is_valid()
     query = form.cleaned_data
@@ -225,6 +230,8 @@ def products(request: HttpRequest, merchant) -> HttpResponse:
 @require_GET
 @merchant_required
 def orders(request: HttpRequest, merchant) -> HttpResponse:
+    if request.brand.hide_orders:
+        raise Http404(_("Orders are not shown in this portal."))
     form = OrderQueryForm(request.GET)
     form.is_valid()
     query = form.cleaned_data

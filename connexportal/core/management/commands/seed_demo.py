@@ -3,19 +3,25 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from connexportal.accounts.models import ConnexAccount, Merchant, User
+from connexportal.accounts.models import ConnexAccount, Merchant, Partner, PartnerApiKey, User, hash_api_key
 
 DEMO_STAFF = ("admin@demo.test", "demo-admin")
+# The demo partner's API key is fixed, like the demo logins, so the demo host page can use it.
+DEMO_PARTNER_NAME = "Demo Partner"
+DEMO_PARTNER_KEY = "cxp_demo00000000_demo-partner-key-for-local-use-only"
+DEMO_PARTNER_ORIGINS = ("http://localhost:8001", "http://127.0.0.1:8001")
 # Each demo merchant sits on its own sandbox account (seeded by seed_sandbox) with different data.
 DEMO_MERCHANTS = (
     {
         "name": "Demo Outdoor Supply",
+        "external_id": "demo-merchant-1",
         "timezone": "America/New_York",
         "login": ("merchant@demo.test", "demo-merchant"),
         "connex": ("qbotest@intuit.com", "connex-demo"),
     },
     {
         "name": "Other Demo Books",
+        "external_id": "demo-merchant-2",
         "timezone": "Europe/London",
         "login": ("other@demo.test", "demo-other"),
         "connex": ("other@connex.test", "connex-other"),
@@ -37,8 +43,9 @@ class Command(BaseCommand):
             call_command("seed_sandbox", products=products, orders=orders, stdout=self.stdout)
         with transaction.atomic():
             self.seed_staff()
+            partner = self.seed_partner()
             for spec in DEMO_MERCHANTS:
-                self.seed_merchant(spec)
+                self.seed_merchant(spec, partner)
 
     def seed_staff(self) -> None:
         email, password = DEMO_STAFF
@@ -48,9 +55,35 @@ class Command(BaseCommand):
         staff.save()
         self.stdout.write(f"{'Created' if created else 'Refreshed'} staff login {email} / {password}")
 
-    def seed_merchant(self, spec: dict) -> None:
+    def seed_partner(self) -> Partner:
+        partner, _ = Partner.objects.get_or_create(name=DEMO_PARTNER_NAME)
+        partner.embed_origins = "\n".join(DEMO_PARTNER_ORIGINS)
+        partner.is_active = True
+        partner.save()
+        prefix = DEMO_PARTNER_KEY.removeprefix("cxp_").split("_", 1)[0]
+        PartnerApiKey.objects.update_or_create(
+            prefix=prefix,
+            defaults={
+                "partner": partner,
+                "name": "demo",
+                "key_hash": hash_api_key(DEMO_PARTNER_KEY),
+                "revoked_at": None,
+            },
+        )
+        self.stdout.write(
+            f"Partner {partner.name}: API key {DEMO_PARTNER_KEY} (embeds from {', '.join(partner.origins)})"
+        )
+        return partner
+
+    def seed_merchant(self, spec: dict, partner: Partner) -> None:
         merchant, _ = Merchant.objects.update_or_create(
-            name=spec["name"], defaults={"timezone": spec["timezone"], "is_active": True}
+            name=spec["name"],
+            defaults={
+                "timezone": spec["timezone"],
+                "is_active": True,
+                "partner": partner,
+                "external_id": spec["external_id"],
+            },
         )
         username, connex_password = spec["connex"]
         account = ConnexAccount.objects.filter(merchant=merchant).first() or ConnexAccount(merchant=merchant)

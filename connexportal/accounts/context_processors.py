@@ -1,0 +1,5 @@
+from connexportal.accounts.branding import DEFAULT_BRAND
+
+
+def branding(request):
+    return {"brand": getattr(request, "brand", DEFAULT_BRAND)}

@@ -1,0 +1,39 @@
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from connexportal.accounts.models import Partner, PartnerApiKey
+
+
+class Command(BaseCommand):
+    help = "Create a partner (or add origins to an existing one) and print a new API key once."
+
+    def add_arguments(self, parser):
+        parser.add_argument("name", help="The partner's display name.")
+        parser.add_argument(
+            "--embed-origin",
+            action="append",
+            default=[],
+            dest="origins",
+            help="An origin allowed to embed the portal, e.g. https://app.example.com (repeatable).",
+        )
+        parser.add_argument("--language", default=None, help="Default language: en, es or fr.")
+
+    def handle(self, *args, name: str, origins: list[str], language: str | None, **options):
+        with transaction.atomic():
+            partner = Partner.objects.filter(name=name).first() or Partner(name=name)
+            known = partner.origins
+            partner.embed_origins = "\n".join(known + [origin for origin in origins if origin not in known])
+            if language:
+                partner.default_language = language
+            try:
+                partner.full_clean()
+            except ValidationError as exc:
+                problems = "; ".join(f"{field}: {' '.join(errors)}" for field, errors in exc.message_dict.items())
+                raise CommandError(problems) from None
+            partner.save()
+            _key, plaintext = PartnerApiKey.issue(partner, name="create_partner")
+        self.stdout.write(
+            f"Partner {partner.name} (id {partner.pk}); embed origins: {', '.join(partner.origins) or 'none'}"
+        )
+        self.stdout.write(f"API key (shown once, store it now): {plaintext}")
