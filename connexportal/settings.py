@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "connexportal.core",
     "connexportal.accounts",
     "connexportal.portal",
+    "connexportal.embed",
     "connexportal.sandbox",
 ]
 

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class EmbedConfig(AppConfig):
+    name = "connexportal.embed"
+    label = "embed"
+    verbose_name = "Embedding and partner API"
