@@ -479,6 +479,8 @@ class Order(ConnexModel):
     total_product_sales: Money | None = None
     user_connection_id: int | None = None
     chip_color: str | None = None
+    # INFERRED (routes.ORDER_LIST_EXTRA_FIELDS): not in the spec's sample.
+    customer_name: str | None = None
     items: list[OrderItemDetail] = wire("lstOrderItemDetails", default=[])
 
 

@@ -38,7 +38,7 @@ RUN_NOW: Final = Route("POST", "API/ScheduledTask/RunNow", "request and response
 
 # The spec gives the bodies of these lists, not their paths.
 LIST_PRODUCTS: Final = Route("POST", "api/products/list", "path")
-LIST_ORDERS: Final = Route("POST", "api/orders/list", "path")
+LIST_ORDERS: Final = Route("POST", "api/orders/list", "path; customerName in each entry")
 
 # The spec gives path, body and (non-JSON) response of these writes.
 ADD_PRODUCT: Final = Route("POST", "api/products/add", "method")
@@ -200,6 +200,10 @@ RUN_NOW_RESPONSE_EXAMPLE: Final = {
     "status": "Queued",
     "queuedUtc": "2024-08-28T09:00:00.0000000",
 }
+
+# LIST_ORDERS entries: the spec's sample fields plus "customerName" (INFERRED: the search by
+# customer that the list supports implies the field exists; the spec's sample omits it).
+ORDER_LIST_EXTRA_FIELDS: Final = ("customerName",)
 
 # Error body for every 4xx the sandbox sends (ASP.NET ProblemDetails).
 PROBLEM_EXAMPLE: Final = {

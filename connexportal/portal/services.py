@@ -572,7 +572,7 @@ def orders_list(
             order_number=order.order_number,
             order_date=order.order_date,
             channel=order.channel or "",
-            customer_name=getattr(order, "customer_name", None) or "",
+            customer_name=order.customer_name or "",
             total=order.total_product_sales,
             connection_id=order.user_connection_id,
             lines=tuple(

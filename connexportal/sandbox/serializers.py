@@ -149,6 +149,7 @@ def order(row: Order, lines: Iterable[OrderLine]) -> dict:
         "channel": row.channel_name,
         "totalProductSales": wire.trim_decimal(row.order_total),
         "userConnectionId": row.connection_id,
+        "customerName": row.customer_name,
         "chipColor": "",
         "lstOrderItemDetails": [
             {

@@ -115,6 +115,7 @@ def test_orders_search_range_line_items_and_money(merchant_client, sandbox):
     html = response.content.decode()
     assert response.status_code == 200
     assert f"<summary>{order.order_number}" in html
+    assert order.customer_name in html
     line = order.lines.first()
     assert f"<code>{line.sku}</code>" in html
     assert re.search(r"\$\d{1,3}(,\d{3})*\.\d{2}", html)

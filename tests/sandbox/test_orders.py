@@ -275,6 +275,7 @@ def test_list_orders_has_the_spec_shape(api, order_book, merchant_token):
             "channel": "Shopify",
             "totalProductSales": 920.16,
             "userConnectionId": shopify.pk,
+            "customerName": "Joe Smith",
             "chipColor": "",
             "lstOrderItemDetails": [
                 {
