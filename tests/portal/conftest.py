@@ -11,6 +11,7 @@ import pytest
 from django.core.cache import cache
 from django.core.management import call_command
 from django.test import Client
+from django.utils import translation
 
 # Imported before Django is set up when pytest is pointed at this folder: project modules
 # that touch models are imported inside the fixtures.
@@ -32,13 +33,16 @@ class SandboxTransport(httpx.BaseTransport):
             for name, value in request.headers.items()
             if name.lower() not in {"host", "content-length", "content-type"}
         }
-        response = self._client.generic(
-            request.method,
-            path,
-            data=request.read(),
-            content_type=request.headers.get("content-type", "application/octet-stream"),
-            **headers,
-        )
+        # The nested request runs the whole middleware stack in this thread; keep the
+        # outer request's language, as a real network hop would.
+        with translation.override(translation.get_language()):
+            response = self._client.generic(
+                request.method,
+                path,
+                data=request.read(),
+                content_type=request.headers.get("content-type", "application/octet-stream"),
+                **headers,
+            )
         self.calls.append((request.method, path.removeprefix("/sandbox/")))
         return httpx.Response(response.status_code, headers=list(response.items()), content=response.content)
 

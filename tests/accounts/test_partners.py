@@ -1,0 +1,161 @@
+import io
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+
+from connexportal.accounts.branding import sniff_logo
+from connexportal.accounts.models import Merchant, Partner, PartnerApiKey, validate_embed_origins
+
+pytestmark = pytest.mark.django_db
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+@pytest.mark.parametrize(
+    "origin",
+    ["https://app.example.com", "https://app.example.com:8443", "http://localhost:8001", "http://127.0.0.1:3000"],
+)
+def test_valid_embed_origins(origin):
+    validate_embed_origins(origin)
+
+
+@pytest.mark.parametrize(
+    ("origin", "message"),
+    [
+        ("app.example.com", "is not an origin"),
+        ("https://app.example.com/path", "must be an origin only"),
+        ("https://app.example.com/", "must be an origin only"),
+        ("https://user:pw@app.example.com", "must be an origin only"),
+        ("http://app.example.com", "must use https"),
+        ("https://App.Example.com", "exactly, in lower case"),
+        ("https://*.example.com", "exactly, in lower case, without wildcards"),
+        ("https://app.example.com:99999", "invalid port"),
+        ("ftp://app.example.com", "is not an origin"),
+    ],
+)
+def test_invalid_embed_origins_say_why(origin, message):
+    with pytest.raises(ValidationError) as caught:
+        validate_embed_origins(f"https://ok.example.com\n{origin}")
+    assert any(message in text for text in caught.value.messages)
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [(PNG, "image/png"), (b"\xff\xd8\xff\xe0" + b"0" * 10, "image/jpeg"), (b"RIFF0000WEBPVP8 ", "image/webp")],
+)
+def test_logo_types_are_sniffed(content, expected):
+    assert sniff_logo(content) == expected
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>", "SVG is not accepted"),
+        (b"", "empty"),
+        (PNG + b"\x00" * 300_000, "the limit is 256 KB"),
+    ],
+)
+def test_bad_logos_are_refused(content, message):
+    with pytest.raises(ValidationError) as caught:
+        sniff_logo(content)
+    assert message in caught.value.messages[0]
+
+
+def test_colors_must_be_hex():
+    partner = Partner(name="Bad colours", primary_color="red;} body{display:none", accent_color="#12345g")
+    with pytest.raises(ValidationError) as caught:
+        partner.full_clean()
+    assert set(caught.value.message_dict) >= {"primary_color", "accent_color"}
+
+
+def test_api_keys_are_hashed_shown_once_and_rotatable():
+    partner = Partner.objects.create(name="Acme")
+    first, first_plain = PartnerApiKey.issue(partner)
+    second, second_plain = PartnerApiKey.issue(partner, name="rotation")
+    assert first_plain not in first.key_hash and first_plain.split("_")[-1] not in str(first.__dict__)
+    assert PartnerApiKey.authenticate(first_plain) == first
+    assert PartnerApiKey.authenticate(second_plain) == second
+    first.revoked_at = first.created_at
+    first.save()
+    assert PartnerApiKey.authenticate(first_plain) is None
+    assert PartnerApiKey.authenticate(second_plain) == second
+    assert PartnerApiKey.authenticate(second_plain[:-1] + "x") is None
+    assert PartnerApiKey.authenticate("not-a-key") is None
+    partner.is_active = False
+    partner.save()
+    assert PartnerApiKey.authenticate(second_plain) is None
+
+
+def test_create_partner_command_prints_a_working_key_once():
+    out = io.StringIO()
+    call_command("create_partner", "Acme Books", "--embed-origin", "https://app.acme.test", stdout=out)
+    key = out.getvalue().split("API key (shown once, store it now): ")[1].strip()
+    partner = Partner.objects.get(name="Acme Books")
+    assert partner.origins == ["https://app.acme.test"]
+    assert PartnerApiKey.authenticate(key).partner == partner
+    assert key not in "".join(PartnerApiKey.objects.values_list("key_hash", flat=True))
+
+
+def test_create_partner_rejects_a_bad_origin():
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="must use https"):
+        call_command("create_partner", "Evil", "--embed-origin", "http://evil.test", stdout=io.StringIO())
+    assert not Partner.objects.filter(name="Evil").exists()
+
+
+def test_external_id_is_unique_per_partner():
+    from django.db import IntegrityError, transaction
+
+    acme, other = Partner.objects.create(name="Acme"), Partner.objects.create(name="Other")
+    Merchant.objects.create(name="A", partner=acme, external_id="m-1")
+    Merchant.objects.create(name="B", partner=other, external_id="m-1")
+    Merchant.objects.create(name="C", partner=acme, external_id="")
+    Merchant.objects.create(name="D", partner=acme, external_id="")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Merchant.objects.create(name="E", partner=acme, external_id="m-1")
+
+
+def test_theme_css_and_logo_are_served_with_long_caching(client):
+    partner = Partner.objects.create(name="Acme", primary_color="#112233", accent_color="#445566")
+    partner.set_logo(PNG, "image/png")
+    partner.save()
+    css = client.get(f"/branding/{partner.pk}/theme.css")
+    assert css["Content-Type"].startswith("text/css")
+    assert "--cx-color-primary: #112233;" in css.content.decode()
+    assert "immutable" in css["Cache-Control"]
+    logo = client.get(f"/branding/{partner.pk}/logo")
+    assert logo.content == PNG and logo["Content-Type"] == "image/png"
+    assert client.get("/branding/999/logo").status_code == 404
+
+
+def test_admin_logo_upload_is_validated(admin_client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    data = {
+        "name": "Acme",
+        "primary_color": "#112233",
+        "accent_color": "#445566",
+        "theme": "dark",
+        "default_language": "fr",
+        "embed_origins": "https://app.acme.test",
+        "allow_run_now": "on",
+        "is_active": "on",
+        "webhook_secret": "whsec-123",
+        "api_keys-TOTAL_FORMS": "0",
+        "api_keys-INITIAL_FORMS": "0",
+        "api_keys-MIN_NUM_FORMS": "0",
+        "api_keys-MAX_NUM_FORMS": "1000",
+    }
+    bad = admin_client.post(
+        "/admin/accounts/partner/add/", {**data, "logo_file": SimpleUploadedFile("x.svg", b"<svg></svg>")}
+    )
+    assert bad.status_code == 200
+    assert "SVG is not accepted" in bad.content.decode()
+    good = admin_client.post("/admin/accounts/partner/add/", {**data, "logo_file": SimpleUploadedFile("x.png", PNG)})
+    assert good.status_code == 302
+    partner = Partner.objects.get(name="Acme")
+    assert partner.logo_content_type == "image/png"
+    assert partner.get_webhook_secret() == "whsec-123"
+    assert "whsec-123" not in partner.webhook_secret_encrypted
