@@ -168,4 +168,6 @@ LOGGING = {
 CONNEX_ENVIRONMENTS = CONFIG.connex_environments
 CONNEX_SANDBOX = CONFIG.CONNEX_SANDBOX
 CONNEX_RATE_LIMIT = CONFIG.CONNEX_RATE_LIMIT
+# Partner API requests per API key per minute (answers past it: 429 with Retry-After).
+PARTNER_API_RATE_LIMIT = 120
 FIELD_ENCRYPTION_KEYS = CONFIG.encryption_keys

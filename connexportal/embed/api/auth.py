@@ -1,0 +1,57 @@
+"""Who is calling: the partner API key in ``Authorization: Bearer``."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Q
+from django.http import HttpRequest
+from django.utils import timezone
+
+from connexportal.accounts.models import PartnerApiKey
+from connexportal.embed.api.problems import UNAUTHORIZED, ApiProblem
+
+REALM = 'Bearer realm="Connex Portal partner API"'
+# Writing last_used_at on every call would put a row lock on the key on every call.
+LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+
+
+def authenticate(request: HttpRequest) -> PartnerApiKey:
+    """The active key the request carries, or an ApiProblem (401 with WWW-Authenticate)."""
+    header = request.headers.get("Authorization", "")
+    if not header:
+        raise ApiProblem(
+            UNAUTHORIZED,
+            "Send your API key in the Authorization header: 'Authorization: Bearer cxp_...'.",
+            headers={"WWW-Authenticate": REALM},
+        )
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or " " in token:
+        raise ApiProblem(
+            UNAUTHORIZED,
+            "The Authorization header must be 'Bearer' followed by one space and your API key.",
+            headers={"WWW-Authenticate": f'{REALM}, error="invalid_request"'},
+        )
+    key = PartnerApiKey.authenticate(token)
+    if key is None:
+        # One answer for unknown, revoked and inactive-partner keys: no hint which keys exist.
+        raise ApiProblem(
+            UNAUTHORIZED,
+            "The API key is not valid: it is unknown or has been revoked. Check it, or ask for a new one.",
+            headers={"WWW-Authenticate": f'{REALM}, error="invalid_token"'},
+        )
+    _touch(key)
+    return key
+
+
+def _touch(key: PartnerApiKey) -> None:
+    now = timezone.now()
+    stale_before = now - LAST_USED_RESOLUTION
+    if key.last_used_at is not None and key.last_used_at > stale_before:
+        return
+    # Conditional, so that of many simultaneous calls only one writes.
+    PartnerApiKey.objects.filter(Q(last_used_at__isnull=True) | Q(last_used_at__lte=stale_before), pk=key.pk).update(
+        last_used_at=now
+    )
+    key.last_used_at = now

@@ -1,0 +1,501 @@
+"""The partner API described once: the OpenAPI 3.1 document and the human docs both come from here.
+
+Schemas come from the pydantic models the endpoints validate and answer with;
+the paths table below adds what models cannot say (methods, statuses, problems,
+examples). A test checks every example against its model and runs schemathesis
+against the document.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.urls import reverse
+from pydantic import BaseModel, TypeAdapter
+from pydantic.json_schema import models_json_schema
+
+from connexportal.embed.api import idempotency, ratelimit
+from connexportal.embed.api.problems import (
+    IDEMPOTENCY_KEY_IN_USE,
+    IDEMPOTENCY_KEY_REUSED,
+    MALFORMED_REQUEST,
+    MERCHANT_EXISTS,
+    MERCHANT_INACTIVE,
+    NOT_FOUND,
+    PROBLEM_CONTENT_TYPE,
+    PROBLEM_KINDS,
+    RATE_LIMITED,
+    UNAUTHORIZED,
+    UNSUPPORTED_MEDIA_TYPE,
+    VALIDATION,
+    ProblemKind,
+)
+from connexportal.embed.api.schemas import (
+    EmbedSessionCreate,
+    EmbedSessionOut,
+    ExternalId,
+    MerchantCreate,
+    MerchantListQuery,
+    MerchantOut,
+    MerchantPage,
+    MerchantUpdate,
+    Problem,
+)
+
+API_VERSION = "1.0.0"
+SECURITY_SCHEME = "partnerApiKey"
+REF = "#/components/schemas/{model}"
+
+REQUEST_MODELS: tuple[type[BaseModel], ...] = (MerchantCreate, MerchantUpdate, EmbedSessionCreate)
+RESPONSE_MODELS: tuple[type[BaseModel], ...] = (MerchantOut, MerchantPage, EmbedSessionOut, Problem)
+
+AUTHENTICATED_PROBLEMS = (UNAUTHORIZED, RATE_LIMITED)
+BODY_PROBLEMS = (MALFORMED_REQUEST, UNSUPPORTED_MEDIA_TYPE, VALIDATION)
+IDEMPOTENCY_PROBLEMS = (MALFORMED_REQUEST, IDEMPOTENCY_KEY_IN_USE, IDEMPOTENCY_KEY_REUSED)
+
+EXAMPLE_MERCHANT = {
+    "external_id": "acme-001",
+    "name": "Acme Outdoor",
+    "timezone": "America/New_York",
+    "currency": "USD",
+    "is_active": True,
+    "connex": {"environment": "sandbox", "username": "books@acme.example"},
+    "created_at": "2026-03-02T14:05:09.120000Z",
+    "updated_at": "2026-03-02T14:05:09.120000Z",
+}
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str
+    operation_id: str
+    summary: str
+    description: str
+    status: int
+    response: type[BaseModel]
+    example_response: dict[str, Any]
+    problems: tuple[ProblemKind, ...]
+    body: type[BaseModel] | None = None
+    example_body: dict[str, Any] | None = None
+    query: type[BaseModel] | None = None
+    example_query: str = ""
+    takes_external_id: bool = False
+    idempotent: bool = False
+    tag: str = "Merchants"
+
+    @property
+    def anchor(self) -> str:
+        return self.operation_id
+
+    @property
+    def all_problems(self) -> tuple[ProblemKind, ...]:
+        kinds = [*AUTHENTICATED_PROBLEMS, *self.problems]
+        if self.body is not None:
+            kinds.extend(BODY_PROBLEMS)
+        if self.idempotent:
+            kinds.extend(IDEMPOTENCY_PROBLEMS)
+        return tuple(sorted(set(kinds), key=lambda kind: (kind.status, kind.slug)))
+
+
+OPERATIONS: tuple[Operation, ...] = (
+    Operation(
+        method="post",
+        path="/merchants",
+        operation_id="createMerchant",
+        summary="Create a merchant",
+        description=(
+            "Creates a merchant under your partner, addressed from then on by your own external id. "
+            "Connex credentials can be attached now or later; the password is write-only. "
+            "Send an Idempotency-Key to make retries safe."
+        ),
+        status=201,
+        response=MerchantOut,
+        example_response=EXAMPLE_MERCHANT,
+        problems=(MERCHANT_EXISTS,),
+        body=MerchantCreate,
+        example_body={
+            "external_id": "acme-001",
+            "name": "Acme Outdoor",
+            "timezone": "America/New_York",
+            "currency": "USD",
+            "connex": {"environment": "sandbox", "username": "books@acme.example", "password": "their-connex-password"},
+        },
+        idempotent=True,
+    ),
+    Operation(
+        method="get",
+        path="/merchants",
+        operation_id="listMerchants",
+        summary="List merchants",
+        description=(
+            "Your merchants, oldest first, a page at a time: new merchants are added at the end, so pages "
+            "already read do not shift. Follow links.next until it is null."
+        ),
+        status=200,
+        response=MerchantPage,
+        example_response={
+            "items": [EXAMPLE_MERCHANT],
+            "pagination": {"page": 1, "page_size": 50, "total_items": 1, "total_pages": 1},
+            "links": {
+                "self": "https://portal.example.com/api/v1/merchants?page=1&page_size=50",
+                "first": "https://portal.example.com/api/v1/merchants?page=1&page_size=50",
+                "last": "https://portal.example.com/api/v1/merchants?page=1&page_size=50",
+                "prev": None,
+                "next": None,
+            },
+        },
+        problems=(VALIDATION,),
+        query=MerchantListQuery,
+        example_query="?page=1&page_size=50",
+    ),
+    Operation(
+        method="get",
+        path="/merchants/{external_id}",
+        operation_id="getMerchant",
+        summary="Get a merchant",
+        description="One of your merchants, by your external id.",
+        status=200,
+        response=MerchantOut,
+        example_response=EXAMPLE_MERCHANT,
+        problems=(NOT_FOUND,),
+        takes_external_id=True,
+    ),
+    Operation(
+        method="patch",
+        path="/merchants/{external_id}",
+        operation_id="updateMerchant",
+        summary="Update a merchant",
+        description=(
+            "Changes only the fields sent. Inside connex, too, only what is sent changes (for example a new "
+            "password alone); a merchant without a Connex account needs all three. is_active true reactivates "
+            "a deactivated merchant. The external id cannot change."
+        ),
+        status=200,
+        response=MerchantOut,
+        example_response={**EXAMPLE_MERCHANT, "name": "Acme Outdoor Co.", "updated_at": "2026-03-05T09:30:00Z"},
+        problems=(NOT_FOUND,),
+        body=MerchantUpdate,
+        example_body={"name": "Acme Outdoor Co.", "connex": {"password": "the-new-connex-password"}},
+        takes_external_id=True,
+    ),
+    Operation(
+        method="post",
+        path="/merchants/{external_id}/deactivate",
+        operation_id="deactivateMerchant",
+        summary="Deactivate a merchant",
+        description=(
+            "The merchant can no longer be embedded or used, and its open embed sessions end. Its data stays; "
+            "PATCH is_active true brings it back. Deactivating an inactive merchant changes nothing. No body."
+        ),
+        status=200,
+        response=MerchantOut,
+        example_response={**EXAMPLE_MERCHANT, "is_active": False, "updated_at": "2026-03-09T17:45:00Z"},
+        problems=(NOT_FOUND,),
+        takes_external_id=True,
+    ),
+    Operation(
+        method="post",
+        path="/embed-sessions",
+        operation_id="createEmbedSession",
+        summary="Create an embed session",
+        description=(
+            "A launch URL for one of your active merchants: open it in the iframe. It works once, is bound "
+            "to your partner and that merchant, and expires after ttl_seconds (at most 600, the default). "
+            "Mint one each time a user opens the page, and never share it."
+        ),
+        status=201,
+        response=EmbedSessionOut,
+        example_response={
+            "url": "https://portal.example.com/embed/launch/Zk3v0c1x9R2u7YyA6m8QqH4tJbW5nLdE-pGs0aKfT2o",
+            "expires_at": "2026-03-02T14:15:09.120000Z",
+        },
+        problems=(NOT_FOUND, MERCHANT_INACTIVE),
+        body=EmbedSessionCreate,
+        example_body={
+            "merchant_external_id": "acme-001",
+            "user_email": "ana@acme.example",
+            "language": "es",
+            "ttl_seconds": 300,
+        },
+        idempotent=True,
+        tag="Embed sessions",
+    ),
+)
+
+
+def _component_schemas() -> dict[str, Any]:
+    inputs = [(model, "validation") for model in REQUEST_MODELS]
+    outputs = [(model, "serialization") for model in RESPONSE_MODELS]
+    _refs, schemas = models_json_schema([*inputs, *outputs], ref_template=REF)  # type: ignore[list-item]
+    return schemas["$defs"]
+
+
+def _ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": REF.format(model=model.__name__)}
+
+
+def _rate_limit_headers() -> dict[str, Any]:
+    return {
+        "RateLimit-Limit": {"description": "Requests allowed per window.", "schema": {"type": "integer"}},
+        "RateLimit-Remaining": {"description": "Requests left in this window.", "schema": {"type": "integer"}},
+        "RateLimit-Reset": {"description": "Seconds until the window resets.", "schema": {"type": "integer"}},
+    }
+
+
+def _problem_response(kinds: list[ProblemKind]) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "description": " / ".join(f"{kind.title}: {kind.explanation}" for kind in kinds),
+        "content": {PROBLEM_CONTENT_TYPE: {"schema": _ref(Problem)}},
+    }
+    headers = {}
+    if UNAUTHORIZED in kinds:
+        headers["WWW-Authenticate"] = {
+            "description": "The Bearer challenge.",
+            "schema": {"type": "string"},
+            "required": True,
+        }
+    if RATE_LIMITED in kinds:
+        headers["Retry-After"] = {
+            "description": "Seconds to wait before retrying.",
+            "schema": {"type": "integer"},
+            "required": True,
+        }
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+def _parameters(operation: Operation) -> list[dict[str, Any]]:
+    parameters: list[dict[str, Any]] = []
+    if operation.takes_external_id:
+        schema = TypeAdapter(ExternalId).json_schema()
+        parameters.append(
+            {
+                "name": "external_id",
+                "in": "path",
+                "required": True,
+                "description": schema.pop("description"),
+                "schema": {key: value for key, value in schema.items() if key != "examples"},
+            }
+        )
+    if operation.query is not None:
+        for name, schema in operation.query.model_json_schema()["properties"].items():
+            parameters.append(
+                {
+                    "name": name,
+                    "in": "query",
+                    "required": False,
+                    "description": schema.get("description", ""),
+                    "schema": {key: value for key, value in schema.items() if key not in ("title", "description")},
+                }
+            )
+    if operation.idempotent:
+        parameters.append(
+            {
+                "name": idempotency.HEADER,
+                "in": "header",
+                "required": False,
+                "description": (
+                    "Any unique string (a UUID is ideal). A retry with the same key and the same body gets the "
+                    "first answer (with Idempotent-Replayed: true) instead of creating a second one; "
+                    "the same key with another body is refused. Kept for 24 hours."
+                ),
+                "schema": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": idempotency.MAX_KEY_LENGTH,
+                    "pattern": "^[ -~]+$",
+                },
+            }
+        )
+    return parameters
+
+
+def _operation_object(operation: Operation) -> dict[str, Any]:
+    success: dict[str, Any] = {
+        "description": "Created" if operation.status == 201 else "OK",
+        "headers": _rate_limit_headers(),
+        "content": {"application/json": {"schema": _ref(operation.response), "example": operation.example_response}},
+    }
+    if operation.operation_id == "createMerchant":
+        success["headers"]["Location"] = {"description": "The new merchant's URL.", "schema": {"type": "string"}}
+    responses: dict[str, Any] = {str(operation.status): success}
+    by_status: dict[int, list[ProblemKind]] = {}
+    for kind in operation.all_problems:
+        by_status.setdefault(kind.status, []).append(kind)
+    for status, kinds in sorted(by_status.items()):
+        responses[str(status)] = _problem_response(kinds)
+    result: dict[str, Any] = {
+        "operationId": operation.operation_id,
+        "summary": operation.summary,
+        "description": operation.description,
+        "tags": [operation.tag],
+        "parameters": _parameters(operation),
+        "responses": responses,
+    }
+    if operation.body is not None:
+        result["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _ref(operation.body), "example": operation.example_body}},
+        }
+    return result
+
+
+def document() -> dict[str, Any]:
+    """The OpenAPI 3.1 document of the partner API."""
+    paths: dict[str, dict[str, Any]] = {}
+    for operation in OPERATIONS:
+        paths.setdefault(operation.path, {})[operation.method] = _operation_object(operation)
+    paths["/openapi.json"] = {
+        "get": {
+            "operationId": "getOpenApiDocument",
+            "summary": "This document",
+            "tags": ["Documentation"],
+            "security": [],
+            "responses": {
+                "200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}
+            },
+        }
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Connex Portal partner API",
+            "version": API_VERSION,
+            "description": (
+                "Server-to-server API for partners: provision merchants and mint embed sessions. "
+                "Authenticate with your API key as a Bearer token. Errors are RFC 9457 problem details. "
+                f"Each key may make {settings.PARTNER_API_RATE_LIMIT} requests per "
+                f"{ratelimit.WINDOW_SECONDS} seconds. Human docs: /api/v1/docs."
+            ),
+        },
+        "servers": [{"url": "/api/v1"}],
+        "security": [{SECURITY_SCHEME: []}],
+        "tags": [
+            {"name": "Merchants", "description": "Your merchants, addressed by your own external id."},
+            {"name": "Embed sessions", "description": "Single-use launch URLs for the embedded portal."},
+            {"name": "Documentation", "description": "This API, described."},
+        ],
+        "paths": paths,
+        "components": {
+            "schemas": _component_schemas(),
+            "securitySchemes": {
+                SECURITY_SCHEME: {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "cxp_<prefix>_<secret>",
+                    "description": "Your partner API key, shown once when created. Rotate by adding a new one.",
+                }
+            },
+        },
+    }
+
+
+# --- The human docs -------------------------------------------------------------------------
+
+
+def _curl(operation: Operation, base_url: str) -> str:
+    path = operation.path.replace("{external_id}", "acme-001")
+    lines = [f"curl -sS -X {operation.method.upper()} {shlex.quote(base_url + path + operation.example_query)}"]
+    lines.append('-H "Authorization: Bearer $CONNEX_PORTAL_API_KEY"')
+    if operation.idempotent:
+        lines.append('-H "Idempotency-Key: $(uuidgen)"')
+    if operation.example_body is not None:
+        lines.append("-H 'Content-Type: application/json'")
+        lines.append("-d " + shlex.quote(json.dumps(operation.example_body)))
+    return " \\\n  ".join(lines)
+
+
+def _fields(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """The body's fields as rows (nested objects as dotted names), for the docs' tables."""
+    schema = model.model_json_schema()
+    definitions = schema.get("$defs", {})
+
+    def rows(node: dict[str, Any], prefix: str) -> list[dict[str, Any]]:
+        found = []
+        required = set(node.get("required", []))
+        for name, field in node.get("properties", {}).items():
+            target = definitions[field["$ref"].rsplit("/", 1)[1]] if "$ref" in field else field
+            constraints = [
+                f"{label} {field[key]}"
+                for key, label in (
+                    ("minLength", "min length"),
+                    ("maxLength", "max length"),
+                    ("minimum", "min"),
+                    ("maximum", "max"),
+                    ("enum", "one of"),
+                    ("default", "default"),
+                )
+                if key in field
+            ]
+            found.append(
+                {
+                    "name": prefix + name,
+                    "type": "object" if "$ref" in field else field.get("type", ""),
+                    "required": name in required,
+                    "description": field.get("description") or target.get("description", ""),
+                    "constraints": ", ".join(
+                        ", ".join(item) if isinstance(item, list) else str(item) for item in constraints
+                    ),
+                }
+            )
+            if "$ref" in field:
+                found.extend(rows(target, f"{prefix}{name}."))
+        return found
+
+    return rows(schema, "")
+
+
+def docs_context(request: HttpRequest) -> dict[str, Any]:
+    base_url = request.build_absolute_uri("/api/v1").rstrip("/")
+    operations = [
+        {
+            "anchor": operation.anchor,
+            "method": operation.method.upper(),
+            "path": "/api/v1" + operation.path,
+            "summary": operation.summary,
+            "description": operation.description,
+            "fields": _fields(operation.body) if operation.body is not None else [],
+            "query": _fields(operation.query) if operation.query is not None else [],
+            "idempotent": operation.idempotent,
+            "curl": _curl(operation, base_url),
+            "status": operation.status,
+            "example_response": json.dumps(operation.example_response, indent=2),
+            "problems": operation.all_problems,
+        }
+        for operation in OPERATIONS
+    ]
+    return {
+        "operations": operations,
+        "problem_kinds": sorted(PROBLEM_KINDS, key=lambda kind: (kind.status, kind.slug)),
+        "base_url": base_url,
+        "openapi_url": reverse("api:openapi"),
+        "rate_limit": settings.PARTNER_API_RATE_LIMIT,
+        "rate_window": ratelimit.WINDOW_SECONDS,
+        "idempotency_hours": int(idempotency.KEPT_FOR.total_seconds() // 3600),
+        "example_problem": json.dumps(
+            {
+                "type": request.build_absolute_uri(reverse("api:docs")) + "#problem-validation-error",
+                "title": VALIDATION.title,
+                "status": VALIDATION.status,
+                "detail": "2 fields are invalid; see errors.",
+                "errors": {
+                    "timezone": [
+                        "'Mars/Olympus' is not an IANA time zone name; write it like America/New_York or UTC."
+                    ],
+                    "connex.environment": [
+                        "Name the Connex environment (production, staging, sandbox), not a URL: "
+                        "each environment's address is configured on the server."
+                    ],
+                },
+            },
+            indent=2,
+        ),
+        "nav": "api",
+    }

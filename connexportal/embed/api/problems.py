@@ -1,0 +1,189 @@
+"""Errors as RFC 9457 problem details: the catalogue of kinds, and field messages from pydantic.
+
+A view raises ``ApiProblem``; the endpoint wrapper turns it into an
+``application/problem+json`` response. Every kind has an anchor in the human
+docs, which is where its ``type`` URI points.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.http import HttpRequest, JsonResponse
+from django.urls import reverse
+from pydantic import BaseModel, ValidationError
+
+from connexportal.embed.api.schemas import Problem
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+@dataclass(frozen=True)
+class ProblemKind:
+    slug: str
+    title: str
+    status: int
+    explanation: str
+
+
+UNAUTHORIZED = ProblemKind(
+    "unauthorized", "Authentication required", 401, "The API key is missing, malformed, unknown or revoked."
+)
+MALFORMED_REQUEST = ProblemKind(
+    "malformed-request", "Malformed request", 400, "The body is not a JSON object, or a header is malformed."
+)
+NOT_FOUND = ProblemKind(
+    "not-found", "Not found", 404, "No such endpoint, or no merchant with that external id for your partner."
+)
+METHOD_NOT_ALLOWED = ProblemKind(
+    "method-not-allowed", "Method not allowed", 405, "The endpoint exists but not with this method; see Allow."
+)
+MERCHANT_EXISTS = ProblemKind(
+    "merchant-exists", "Merchant already exists", 409, "You already have a merchant with this external id."
+)
+MERCHANT_INACTIVE = ProblemKind(
+    "merchant-inactive", "Merchant is inactive", 409, "The merchant is deactivated; reactivate it first."
+)
+IDEMPOTENCY_KEY_IN_USE = ProblemKind(
+    "idempotency-key-in-use",
+    "Request in progress",
+    409,
+    "A request with this Idempotency-Key is still being processed; retry after it finishes.",
+)
+UNSUPPORTED_MEDIA_TYPE = ProblemKind(
+    "unsupported-media-type", "Unsupported media type", 415, "Request bodies must be sent as application/json."
+)
+VALIDATION = ProblemKind(
+    "validation-error", "Invalid request", 422, "Some fields are invalid; errors says which and why."
+)
+IDEMPOTENCY_KEY_REUSED = ProblemKind(
+    "idempotency-key-reused",
+    "Idempotency key reused",
+    422,
+    "This Idempotency-Key was already used with a different request; use a new key for a new request.",
+)
+RATE_LIMITED = ProblemKind(
+    "rate-limited", "Too many requests", 429, "The key made too many requests this minute; wait for Retry-After."
+)
+SERVER_ERROR = ProblemKind(
+    "server-error", "Internal server error", 500, "Something failed on our side; it is logged. Retry later."
+)
+
+PROBLEM_KINDS = (
+    MALFORMED_REQUEST,
+    UNAUTHORIZED,
+    NOT_FOUND,
+    METHOD_NOT_ALLOWED,
+    MERCHANT_EXISTS,
+    MERCHANT_INACTIVE,
+    IDEMPOTENCY_KEY_IN_USE,
+    UNSUPPORTED_MEDIA_TYPE,
+    VALIDATION,
+    IDEMPOTENCY_KEY_REUSED,
+    RATE_LIMITED,
+    SERVER_ERROR,
+)
+
+
+@dataclass
+class ApiProblem(Exception):
+    kind: ProblemKind
+    detail: str
+    errors: dict[str, list[str]] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def problem_type_uri(request: HttpRequest, kind: ProblemKind) -> str:
+    return request.build_absolute_uri(reverse("api:docs")) + f"#problem-{kind.slug}"
+
+
+def problem_response(request: HttpRequest, problem: ApiProblem) -> JsonResponse:
+    body = Problem(
+        type=problem_type_uri(request, problem.kind),
+        title=problem.kind.title,
+        status=problem.kind.status,
+        detail=problem.detail,
+        **({"errors": problem.errors} if problem.errors is not None else {}),
+    )
+    response = JsonResponse(body.model_dump(mode="json"), status=problem.kind.status, content_type=PROBLEM_CONTENT_TYPE)
+    for name, value in problem.headers.items():
+        response[name] = value
+    return response
+
+
+def validation_problem(exc: ValidationError, model: type[BaseModel], *, detail: str | None = None) -> ApiProblem:
+    errors: dict[str, list[str]] = {}
+    for error in exc.errors(include_url=False):
+        path = ".".join(str(part) for part in error["loc"])
+        errors.setdefault(path, []).append(_field_message(error, model))
+    count = len(errors)
+    return ApiProblem(
+        VALIDATION,
+        detail or f"{count} field{'s' if count != 1 else ''} {'are' if count != 1 else 'is'} invalid; see errors.",
+        errors=errors,
+    )
+
+
+def json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+def _field_message(error: Any, model: type[BaseModel]) -> str:
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    given = error.get("input")
+    expected = {
+        "string_type": "a string",
+        "int_type": "an integer",
+        "int_parsing": "an integer",
+        "int_from_float": "an integer",
+        "bool_type": "true or false",
+        "model_type": "an object",
+        "model_attributes_type": "an object",
+        "dict_type": "an object",
+    }
+    if kind in expected:
+        if kind == "int_parsing":
+            return f"Must be an integer, not {given!r}."
+        return f"Must be {expected[kind]}, not {json_kind(given)}."
+    if kind == "missing":
+        return "This field is required."
+    if kind == "extra_forbidden":
+        return _unknown_field_message(error["loc"], model)
+    if kind in ("string_too_short", "too_short"):
+        minimum = ctx["min_length"]
+        return "Must not be empty." if minimum == 1 else f"Must be at least {minimum} characters long."
+    if kind in ("string_too_long", "too_long"):
+        length = ctx.get("actual_length", len(given) if isinstance(given, str) else "more")
+        return f"Must be at most {ctx['max_length']} characters long; this one is {length}."
+    if kind in ("greater_than_equal", "less_than_equal"):
+        bound = "at least" if kind == "greater_than_equal" else "at most"
+        return f"Must be {bound} {ctx['ge' if kind == 'greater_than_equal' else 'le']}, not {given}."
+    if kind == "value_error":
+        return str(ctx["error"])
+    return str(error["msg"])
+
+
+def _unknown_field_message(loc: tuple[Any, ...], model: type[BaseModel]) -> str:
+    owner: type[BaseModel] = model
+    for part in loc[:-1]:
+        annotation = owner.model_fields[str(part)].annotation
+        owner = next(
+            arg
+            for arg in getattr(annotation, "__args__", (annotation,))
+            if isinstance(arg, type) and issubclass(arg, BaseModel)
+        )
+    if len(loc) == 1 and loc[0] == "external_id" and "external_id" not in owner.model_fields:
+        return "The external id cannot be changed; create a new merchant instead."
+    return f"Unknown field; the fields are: {', '.join(owner.model_fields)}."

@@ -1,0 +1,315 @@
+"""The API's request and response bodies, as pydantic models.
+
+The same models validate requests, shape responses and generate the OpenAPI
+document's schemas, so the document cannot drift from what the API does.
+Messages raised here go to partners' developers verbatim: each says exactly
+what is wrong with the value and how to write it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+import zoneinfo
+from typing import Annotated, Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from pydantic import MISSING, AfterValidator, BaseModel, ConfigDict, Field, SecretStr
+
+from connexportal.accounts.models import ConnexEnvironment
+
+# The same characters the Merchant model allows; "." and ".." alone cannot be path segments.
+EXTERNAL_ID_PATTERN = r"^[A-Za-z0-9._:@-]{1,100}$"
+CURRENCY_PATTERN = r"^[A-Z]{3}$"
+MAX_TTL_SECONDS = 600
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 50
+# A name must hold something besides white space (JSON Schema patterns match anywhere in the string).
+NOT_BLANK = {"pattern": r"\S"}
+_URL_LIKE = re.compile(r"^[a-z][a-z0-9+.-]*://|^//|^www\.|/", re.IGNORECASE)
+
+
+@functools.cache
+def _known_timezones() -> frozenset[str]:
+    # available_timezones() walks the tz database on every call.
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _check_external_id(value: str) -> str:
+    if not re.match(EXTERNAL_ID_PATTERN, value):
+        raise ValueError(f"{value!r} is not a valid external id: use 1 to 100 letters, digits and . _ : @ - only.")
+    if value in (".", ".."):
+        raise ValueError(f"{value!r} cannot be an external id: it cannot appear in a URL path.")
+    return value
+
+
+def _not_blank(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("Must not be blank.")
+    return value
+
+
+def _check_timezone(value: str) -> str:
+    if value not in _known_timezones():
+        raise ValueError(f"{value!r} is not an IANA time zone name; write it like America/New_York or UTC.")
+    return value
+
+
+def _check_currency(value: str) -> str:
+    if not re.match(CURRENCY_PATTERN, value):
+        raise ValueError(f"{value!r} is not a currency code; use a three-letter ISO 4217 code in capitals, like USD.")
+    return value
+
+
+def _check_environment(value: str) -> str:
+    names = [choice.value for choice in ConnexEnvironment]
+    if _URL_LIKE.search(value):
+        raise ValueError(
+            f"Name the Connex environment ({', '.join(names)}), not a URL: "
+            "each environment's address is configured on the server."
+        )
+    if value not in names:
+        raise ValueError(f"{value!r} is not a Connex environment; use one of: {', '.join(names)}.")
+    configured = [name for name in names if name in settings.CONNEX_ENVIRONMENTS]
+    if value not in configured:
+        raise ValueError(
+            f"The {value} environment is not configured on this server; use one of: {', '.join(configured)}."
+        )
+    return value
+
+
+def _check_email(value: str) -> str:
+    try:
+        validate_email(value)
+    except DjangoValidationError:
+        raise ValueError(f"{value!r} is not an email address; write it like ana@example.com.") from None
+    return value
+
+
+def _check_language(value: str) -> str:
+    codes = language_codes()
+    if value not in codes:
+        raise ValueError(f"{value!r} is not a supported language; use one of: {', '.join(codes)}.")
+    return value
+
+
+def language_codes() -> list[str]:
+    return [code for code, _name in settings.LANGUAGES]
+
+
+def _language_schema(schema: dict[str, Any]) -> None:
+    schema["enum"] = language_codes()
+
+
+ExternalId = Annotated[
+    str,
+    AfterValidator(_check_external_id),
+    Field(
+        description="The partner's own id for the merchant: 1 to 100 letters, digits and . _ : @ -.",
+        json_schema_extra={"pattern": EXTERNAL_ID_PATTERN, "not": {"enum": [".", ".."]}},
+        examples=["acme-001"],
+    ),
+]
+MerchantName = Annotated[
+    str,
+    Field(
+        max_length=200,
+        description="The merchant's name, shown in the portal.",
+        json_schema_extra=NOT_BLANK,
+        examples=["Acme Outdoor"],
+    ),
+    AfterValidator(_not_blank),
+]
+TimeZoneName = Annotated[
+    str,
+    Field(
+        max_length=64,
+        description="IANA time zone of the merchant; local times in the portal use it.",
+        examples=["America/New_York"],
+    ),
+    AfterValidator(_check_timezone),
+]
+CurrencyCode = Annotated[
+    str,
+    AfterValidator(_check_currency),
+    Field(
+        description="Three-letter ISO 4217 code; amounts from Connex are shown in it.",
+        json_schema_extra={"pattern": CURRENCY_PATTERN},
+        examples=["USD"],
+    ),
+]
+EnvironmentName = Annotated[
+    str,
+    AfterValidator(_check_environment),
+    Field(
+        description=(
+            "The Connex environment by name, never a URL. It must be one this server has configured; "
+            "otherwise the request is refused with a field error naming the configured ones."
+        ),
+        json_schema_extra={"enum": [choice.value for choice in ConnexEnvironment]},
+    ),
+]
+ConnexUsername = Annotated[
+    str,
+    Field(
+        max_length=254,
+        description="The merchant's Connex login.",
+        json_schema_extra=NOT_BLANK,
+        examples=["books@acme.example"],
+    ),
+    AfterValidator(_not_blank),
+]
+ConnexPassword = Annotated[
+    SecretStr,
+    Field(
+        min_length=1,
+        max_length=256,
+        description="The merchant's Connex password. Write-only: stored encrypted, never returned.",
+    ),
+]
+
+
+class RequestModel(BaseModel):
+    # Strict: a JSON string is not an integer, and an unknown field is a mistake worth reporting.
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class ConnexCredentials(RequestModel):
+    """A merchant's Connex login, attached by environment name."""
+
+    environment: EnvironmentName
+    username: ConnexUsername
+    password: ConnexPassword
+
+
+class ConnexCredentialsUpdate(RequestModel):
+    """Changes to the merchant's Connex login; leave out what stays. All three are needed when there is none yet."""
+
+    environment: EnvironmentName | MISSING = MISSING
+    username: ConnexUsername | MISSING = MISSING
+    password: ConnexPassword | MISSING = MISSING
+
+
+class MerchantCreate(RequestModel):
+    """A new merchant for the calling partner."""
+
+    external_id: ExternalId
+    name: MerchantName
+    timezone: TimeZoneName = "UTC"
+    currency: CurrencyCode = "USD"
+    connex: ConnexCredentials | MISSING = MISSING
+
+
+class MerchantUpdate(RequestModel):
+    """A partial update: only the fields sent change. The external id cannot change."""
+
+    name: MerchantName | MISSING = MISSING
+    timezone: TimeZoneName | MISSING = MISSING
+    currency: CurrencyCode | MISSING = MISSING
+    is_active: bool | MISSING = Field(
+        default=MISSING, description="false deactivates the merchant; true reactivates it."
+    )
+    connex: ConnexCredentialsUpdate | MISSING = MISSING
+
+
+class EmbedSessionCreate(RequestModel):
+    """A launch URL for one of the partner's merchants."""
+
+    merchant_external_id: ExternalId
+    user_email: Annotated[
+        str,
+        Field(
+            max_length=254,
+            description="Who is using the portal, for the merchant's records.",
+            json_schema_extra={"format": "email"},
+        ),
+        AfterValidator(_check_email),
+    ] = Field(default=MISSING)
+    language: Annotated[
+        str,
+        AfterValidator(_check_language),
+        Field(description="The portal's language; the partner's default when left out."),
+        Field(json_schema_extra=_language_schema),
+    ] = Field(default=MISSING)
+    ttl_seconds: Annotated[
+        int,
+        Field(ge=1, le=MAX_TTL_SECONDS, description="How long the URL can be opened, in seconds (at most 600)."),
+    ] = Field(default=MISSING)
+
+
+class MerchantListQuery(BaseModel):
+    """The query string of the merchant list (lax: query values are strings)."""
+
+    page: int = Field(default=1, ge=1, description="The page, from 1.")
+    page_size: int = Field(
+        default=DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description=f"Items per page, at most {MAX_PAGE_SIZE}."
+    )
+
+
+class ConnexAccountOut(BaseModel):
+    """The merchant's Connex login, without the password (which is write-only)."""
+
+    environment: str = Field(json_schema_extra={"enum": [choice.value for choice in ConnexEnvironment]})
+    username: str
+
+
+class MerchantOut(BaseModel):
+    """A merchant as the API returns it."""
+
+    external_id: str
+    name: str
+    timezone: str
+    currency: str
+    is_active: bool
+    connex: ConnexAccountOut | None = Field(description="null until Connex credentials are attached.")
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class Pagination(BaseModel):
+    page: int
+    page_size: int
+    total_items: int
+    total_pages: int
+
+
+class PageLinks(BaseModel):
+    self: str = Field(json_schema_extra={"format": "uri"})
+    first: str = Field(json_schema_extra={"format": "uri"})
+    last: str = Field(json_schema_extra={"format": "uri"})
+    prev: str | None = Field(json_schema_extra={"format": "uri"})
+    next: str | None = Field(json_schema_extra={"format": "uri"})
+
+
+class MerchantPage(BaseModel):
+    """One page of the partner's merchants, oldest first."""
+
+    items: list[MerchantOut]
+    pagination: Pagination
+    links: PageLinks
+
+
+class EmbedSessionOut(BaseModel):
+    """A single-use launch URL: open it in the iframe before it expires."""
+
+    url: str = Field(json_schema_extra={"format": "uri"}, description="Absolute, single-use launch URL.")
+    expires_at: dt.datetime
+
+
+class Problem(BaseModel):
+    """An error, as RFC 9457 problem details."""
+
+    type: str = Field(
+        json_schema_extra={"format": "uri"}, description="Identifies the kind of problem; documented at this URL."
+    )
+    title: str = Field(description="A short summary of the kind of problem.")
+    status: int = Field(description="The HTTP status code.")
+    detail: str = Field(description="What went wrong with this request, and what to do.")
+    errors: dict[str, list[str]] | MISSING = Field(
+        default=MISSING,
+        description="Validation errors: the field's dotted path, and what is wrong with its value.",
+    )

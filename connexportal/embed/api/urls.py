@@ -1,0 +1,16 @@
+from django.urls import path, re_path
+
+from connexportal.embed.api import views
+
+app_name = "api"
+
+urlpatterns = [
+    path("merchants", views.merchants, name="merchants"),
+    path("merchants/<str:external_id>", views.merchant, name="merchant"),
+    path("merchants/<str:external_id>/deactivate", views.merchant_deactivation, name="merchant-deactivate"),
+    path("embed-sessions", views.embed_sessions, name="embed-sessions"),
+    path("openapi.json", views.openapi_json, name="openapi"),
+    path("docs", views.docs, name="docs"),
+    # Anything else under /api/v1/ answers in JSON too, never with the site's HTML 404 page.
+    re_path(r"^(?P<path>.*)$", views.not_found, name="not-found"),
+]
