@@ -6,9 +6,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from django.test.utils import modify_settings
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from pytest_django.live_server_helper import LiveServer
 
 from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP_VIEWPORT, NARROW_WIDTH, ConsoleLog
+from tests.e2e.portal import MERCHANT, Demo, Login, forget_demo, portal_settings, seed_demo, session_cookie
 
 E2E_DIR = Path(__file__).resolve().parent
 
@@ -54,15 +57,20 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
+def _new_context(browser: Browser, base_url: str, *, width: int, height: int) -> BrowserContext:
+    context = browser.new_context(base_url=base_url, viewport={"width": width, "height": height})
+    context.set_default_timeout(ACTION_TIMEOUT_MS)
+    context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
+    return context
+
+
 @pytest.fixture
 def new_page(browser: Browser, live_server) -> Iterator[Callable[..., Page]]:
     """Open pages in fresh contexts (own cookies and storage) whose relative URLs go to the live server."""
     contexts = []
 
     def open_page(*, width: int = DESKTOP_VIEWPORT["width"], height: int = DESKTOP_VIEWPORT["height"]) -> Page:
-        context = browser.new_context(base_url=live_server.url, viewport={"width": width, "height": height})
-        context.set_default_timeout(ACTION_TIMEOUT_MS)
-        context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
+        context = _new_context(browser, live_server.url, width=width, height=height)
         contexts.append(context)
         return context.new_page()
 
@@ -85,3 +93,68 @@ def narrow_page(new_page: Callable[..., Page]) -> Page:
 def console(page: Page) -> ConsoleLog:
     """The console of ``page``, recorded from before its first navigation."""
     return ConsoleLog.attach(page)
+
+
+# --- The merchant pages: demo data on a server of their own (see tests/e2e/portal.py) ----
+
+
+@pytest.fixture(scope="session")
+def portal_server(django_db_setup, django_db_blocker) -> Iterator[LiveServer]:
+    with django_db_blocker.unblock():
+        server = LiveServer("localhost")
+    # What pytest-django's live_server does per test: let the server's host through.
+    allow_host = modify_settings(ALLOWED_HOSTS={"append": "localhost"})
+    allow_host.enable()
+    yield server
+    allow_host.disable()
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def portal_demo(portal_server: LiveServer, django_db_blocker) -> Iterator[Demo]:
+    """Demo data seeded once for the module's tests, which share it (and what they change in it).
+
+    The database stays open to the tests and the server for the whole module; it is flushed after.
+    """
+    from connexportal.sandbox import faults
+
+    with django_db_blocker.unblock(), portal_settings(portal_server.url):
+        demo = seed_demo(portal_server.url)
+        try:
+            yield demo
+        finally:
+            faults.clear()
+            forget_demo()
+
+
+@pytest.fixture
+def open_portal(browser: Browser, portal_demo: Demo) -> Iterator[Callable[..., Page]]:
+    """Open pages on the demo in fresh contexts, logged in as ``login`` (None: logged out)."""
+    contexts = []
+
+    def open_page(
+        *,
+        login: Login | None = MERCHANT,
+        width: int = DESKTOP_VIEWPORT["width"],
+        height: int = DESKTOP_VIEWPORT["height"],
+    ) -> Page:
+        context = _new_context(browser, portal_demo.url, width=width, height=height)
+        contexts.append(context)
+        if login is not None:
+            context.add_cookies([session_cookie(login, portal_demo.url)])
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def merchant_page(open_portal: Callable[..., Page]) -> Page:
+    """A desktop page logged in as the first demo merchant."""
+    return open_portal()
+
+
+@pytest.fixture
+def merchant_console(merchant_page: Page) -> ConsoleLog:
+    return ConsoleLog.attach(merchant_page)

@@ -5,6 +5,7 @@ import zoneinfo
 from decimal import ROUND_HALF_UP, Decimal
 
 from django import template
+from django.templatetags.tz import do_timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -36,18 +37,22 @@ def quantity(value) -> str:
 
 @register.filter
 def in_zone(value: dt.datetime | None, zone: str) -> dt.datetime | None:
-    """The same instant on the merchant's wall clock."""
+    """The same instant on the merchant's wall clock.
+
+    Through Django's own ``timezone`` filter: a plain ``astimezone`` result would be converted
+    back to the server's zone by ``date``, which localizes every aware datetime it is given.
+    """
     if value is None:
         return None
     try:
-        return value.astimezone(zoneinfo.ZoneInfo(zone))
+        return do_timezone(value, zoneinfo.ZoneInfo(zone))
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         return value
 
 
 @register.filter
 def utc(value: dt.datetime | None) -> dt.datetime | None:
-    return value.astimezone(dt.UTC) if value else None
+    return do_timezone(value, dt.UTC) if value else None
 
 
 @register.filter
