@@ -1,4 +1,8 @@
-"""Browser tests: one Chromium per session, a fresh context per test, pages served by pytest-django's live server."""
+"""Browser tests: one Chromium per session, a fresh context per test, pages served by a live server.
+
+Most tests use pytest-django's ``live_server``; the merchant pages' tests use ``portal_server`` and
+module-wide demo data instead (see tests/e2e/portal.py).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from django.test.utils import modify_settings
+from django.db import DEFAULT_DB_ALIAS, connection
+from django.test.utils import modify_settings, setup_databases, teardown_databases
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from pytest_django.live_server_helper import LiveServer
 
@@ -14,6 +19,8 @@ from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP_VIEWPORT, NARROW_
 from tests.e2e.portal import MERCHANT, Demo, Login, forget_demo, portal_settings, seed_demo, session_cookie
 
 E2E_DIR = Path(__file__).resolve().parent
+# Read before pytest-django points the connection at a test database; see portal_database.
+CONFIGURED_DATABASE_NAME = connection.settings_dict["NAME"]
 
 # Short enough that a missing element fails in seconds, long enough for a loaded 2-core CI machine.
 ACTION_TIMEOUT_MS = 5_000
@@ -99,7 +106,27 @@ def console(page: Page) -> ConsoleLog:
 
 
 @pytest.fixture(scope="session")
-def portal_server(django_db_setup, django_db_blocker) -> Iterator[LiveServer]:
+def portal_database(django_db_setup, django_db_blocker) -> Iterator[None]:
+    """The test database, also when pytest-django made none.
+
+    pytest-django creates test databases only if a collected test asks for one (a django_db mark,
+    ``db``, ``live_server``). The portal's tests ask for none, as they share module-wide data, so run
+    on their own they would find the connection still on the real database, and seed and flush it.
+    """
+    if connection.settings_dict["NAME"] != CONFIGURED_DATABASE_NAME:
+        yield
+        return
+    with django_db_blocker.unblock():
+        created = setup_databases(verbosity=0, interactive=False, aliases={DEFAULT_DB_ALIAS})
+    if connection.settings_dict["NAME"] == CONFIGURED_DATABASE_NAME:
+        pytest.fail("The portal's browser tests found no test database to use.", pytrace=False)
+    yield
+    with django_db_blocker.unblock():
+        teardown_databases(created, verbosity=0)
+
+
+@pytest.fixture(scope="session")
+def portal_server(portal_database, django_db_blocker) -> Iterator[LiveServer]:
     with django_db_blocker.unblock():
         server = LiveServer("localhost")
     # What pytest-django's live_server does per test: let the server's host through.
