@@ -80,6 +80,7 @@ def deactivate_partner(key: str) -> None:
         pytest.param(lambda key: key[:-2] + ("xx" if not key.endswith("xx") else "yy"), id="wrong-secret"),
         pytest.param(lambda key: "cxp_000000000000_" + key.split("_", 2)[2], id="unknown-prefix"),
         pytest.param(lambda key: key.removeprefix("cxp_"), id="no-prefix"),
+        pytest.param(lambda key: key + "!", id="not-a-key-shape"),
         pytest.param(lambda key: revoke(key) or key, id="revoked"),
         pytest.param(lambda key: deactivate_partner(key) or key, id="inactive-partner"),
     ],

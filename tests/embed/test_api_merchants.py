@@ -149,6 +149,14 @@ def test_two_partners_may_use_the_same_external_id(api, other_partner):
         ({"external_id": "m"}, {"name": ["This field is required."]}),
         ({"external_id": "m", "name": "   "}, {"name": ["Must not be blank."]}),
         ({"external_id": "m", "name": None}, {"name": ["Must be a string, not null."]}),
+        (
+            {"external_id": "m", "name": "Acme\x00Outdoor"},
+            {"name": ["Must not contain control characters such as line breaks; found '\\x00'."]},
+        ),
+        (
+            {"external_id": "m", "name": "Acme\ud800"},
+            {"name": ["Must be valid Unicode text; it holds a lone surrogate escape (such as \\ud800)."]},
+        ),
         ({"external_id": "m", "name": "n" * 201}, {"name": ["Must be at most 200 characters long; this one is 201."]}),
         (
             {"external_id": "m", "name": "X", "timezone": "Mars/Olympus"},
@@ -169,6 +177,14 @@ def test_two_partners_may_use_the_same_external_id(api, other_partner):
         (
             {"external_id": "m", "name": "X", "connex": {"environment": "sandbox", "username": " ", "password": ""}},
             {"connex.username": ["Must not be blank."], "connex.password": ["Must not be empty."]},
+        ),
+        (
+            {
+                "external_id": "m",
+                "name": "X",
+                "connex": {"environment": "sandbox", "username": "u", "password": "a\nb"},
+            },
+            {"connex.password": ["Must not contain control characters such as line breaks."]},
         ),
         (
             {"external_id": "m", "name": "X", "nickname": "Y"},
@@ -243,6 +259,8 @@ def test_a_body_that_is_not_json_is_a_415(api):
         (" \n", "The request body is empty; send a JSON object."),
         ('["m"]', "The request body must be a JSON object ({...}), not an array."),
         (b"\xff\xfe{}", "The request body is not UTF-8; JSON must be sent as UTF-8."),
+        ('{"external_id": ' + "9" * 5000 + "}", "The request body holds a number too long or nesting too deep."),
+        ("[" * 100_000 + "]" * 100_000, "The request body holds a number too long or nesting too deep."),
     ],
 )
 def test_malformed_json_is_a_400_with_a_clear_message(api, raw, detail):
@@ -334,6 +352,13 @@ def test_get_answers_the_merchant(api, partner):
     response = api.get("/merchants/acme:42@eu")
     assert response.status_code == 200
     assert response.json() == merchant_body(merchant)
+
+
+def test_an_id_no_merchant_can_have_is_a_404_without_a_lookup(api, django_assert_max_num_queries):
+    with django_assert_max_num_queries(2):  # the key, and its last_used_at
+        response = api.get("/merchants/a%00b")
+    assert response.status_code == 404
+    assert response.json()["detail"] == "You have no merchant with external id 'a\\x00b'."
 
 
 def test_get_an_unknown_merchant_is_a_404(api):

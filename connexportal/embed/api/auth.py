@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from django.db.models import Q
 from django.http import HttpRequest
@@ -11,6 +12,8 @@ from django.utils import timezone
 from connexportal.accounts.models import PartnerApiKey
 from connexportal.embed.api.problems import UNAUTHORIZED, ApiProblem
 
+# What issue() makes (the demo key's prefix is not hex); anything else is not looked up.
+KEY_SHAPE = re.compile(r"cxp_[A-Za-z0-9]{1,12}_[A-Za-z0-9_-]{1,128}")
 REALM = 'Bearer realm="Connex Portal partner API"'
 # Writing last_used_at on every call would put a row lock on the key on every call.
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
@@ -33,7 +36,7 @@ def authenticate(request: HttpRequest) -> PartnerApiKey:
             "The Authorization header must be 'Bearer' followed by one space and your API key.",
             headers={"WWW-Authenticate": f'{REALM}, error="invalid_request"'},
         )
-    key = PartnerApiKey.authenticate(token)
+    key = PartnerApiKey.authenticate(token) if KEY_SHAPE.fullmatch(token) else None
     if key is None:
         # One answer for unknown, revoked and inactive-partner keys: no hint which keys exist.
         raise ApiProblem(

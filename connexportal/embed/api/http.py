@@ -97,9 +97,8 @@ def finish(response: HttpResponse, rate: RateLimitState | None) -> HttpResponse:
     return response
 
 
-def json_response(model: BaseModel | dict[str, Any], *, status: int = 200) -> JsonResponse:
-    body = model.model_dump(mode="json") if isinstance(model, BaseModel) else model
-    return JsonResponse(body, status=status)
+def json_response(model: BaseModel, *, status: int = 200) -> JsonResponse:
+    return JsonResponse(model.model_dump(mode="json"), status=status)
 
 
 def parse_body[M: BaseModel](request: HttpRequest, model: type[M]) -> tuple[M, dict[str, Any]]:
@@ -114,16 +113,19 @@ def parse_body[M: BaseModel](request: HttpRequest, model: type[M]) -> tuple[M, d
     if not request.body.strip():
         raise ApiProblem(MALFORMED_REQUEST, "The request body is empty; send a JSON object.")
     try:
-        data = json.loads(request.body.decode("utf-8"))
+        text = request.body.decode("utf-8")
     except UnicodeDecodeError:
         raise ApiProblem(MALFORMED_REQUEST, "The request body is not UTF-8; JSON must be sent as UTF-8.") from None
+    try:
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ApiProblem(
             MALFORMED_REQUEST,
             f"The request body is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}.",
         ) from None
-    except RecursionError:
-        raise ApiProblem(MALFORMED_REQUEST, "The request body is nested too deeply to read.") from None
+    except (ValueError, RecursionError):
+        # Valid JSON Python will not read: an integer of thousands of digits, or nesting past the stack.
+        raise ApiProblem(MALFORMED_REQUEST, "The request body holds a number too long or nesting too deep.") from None
     if not isinstance(data, dict):
         raise ApiProblem(MALFORMED_REQUEST, f"The request body must be a JSON object ({{...}}), not {json_kind(data)}.")
     try:

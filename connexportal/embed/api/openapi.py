@@ -282,6 +282,7 @@ def _parameters(operation: Operation) -> list[dict[str, Any]]:
                 "required": True,
                 "description": schema.pop("description"),
                 "schema": {key: value for key, value in schema.items() if key != "examples"},
+                "example": EXAMPLE_MERCHANT["external_id"],
             }
         )
     if operation.query is not None:
@@ -423,7 +424,7 @@ def _fields(model: type[BaseModel]) -> list[dict[str, Any]]:
         for name, field in node.get("properties", {}).items():
             target = definitions[field["$ref"].rsplit("/", 1)[1]] if "$ref" in field else field
             constraints = [
-                f"{label} {field[key]}"
+                f"{label} {', '.join(field[key]) if isinstance(field[key], list) else field[key]}"
                 for key, label in (
                     ("minLength", "min length"),
                     ("maxLength", "max length"),
@@ -440,9 +441,7 @@ def _fields(model: type[BaseModel]) -> list[dict[str, Any]]:
                     "type": "object" if "$ref" in field else field.get("type", ""),
                     "required": name in required,
                     "description": field.get("description") or target.get("description", ""),
-                    "constraints": ", ".join(
-                        ", ".join(item) if isinstance(item, list) else str(item) for item in constraints
-                    ),
+                    "constraints": "; ".join(constraints),
                 }
             )
             if "$ref" in field:

@@ -139,37 +139,38 @@ def json_kind(value: Any) -> str:
     return "an object"
 
 
+# pydantic's type errors, as the JSON type the field wants.
+_EXPECTED_TYPE = {
+    "string_type": "a string",
+    "int_type": "an integer",
+    "bool_type": "true or false",
+    "model_type": "an object",
+}
+
+
 def _field_message(error: Any, model: type[BaseModel]) -> str:
+    """What is wrong with one field, in words a partner's developer can act on."""
     kind = error["type"]
     ctx = error.get("ctx") or {}
     given = error.get("input")
-    expected = {
-        "string_type": "a string",
-        "int_type": "an integer",
-        "int_parsing": "an integer",
-        "int_from_float": "an integer",
-        "bool_type": "true or false",
-        "model_type": "an object",
-        "model_attributes_type": "an object",
-        "dict_type": "an object",
-    }
-    if kind in expected:
-        if kind == "int_parsing":
-            return f"Must be an integer, not {given!r}."
-        return f"Must be {expected[kind]}, not {json_kind(given)}."
+    if kind in _EXPECTED_TYPE:
+        return f"Must be {_EXPECTED_TYPE[kind]}, not {json_kind(given)}."
+    if kind == "int_parsing":
+        return f"Must be an integer, not {given!r}."
+    if kind == "string_unicode":
+        return "Must be valid Unicode text; it holds a lone surrogate escape (such as \\ud800)."
     if kind == "missing":
         return "This field is required."
     if kind == "extra_forbidden":
         return _unknown_field_message(error["loc"], model)
-    if kind in ("string_too_short", "too_short"):
-        minimum = ctx["min_length"]
-        return "Must not be empty." if minimum == 1 else f"Must be at least {minimum} characters long."
+    if kind == "too_short":
+        return "Must not be empty."
     if kind in ("string_too_long", "too_long"):
-        length = ctx.get("actual_length", len(given) if isinstance(given, str) else "more")
-        return f"Must be at most {ctx['max_length']} characters long; this one is {length}."
-    if kind in ("greater_than_equal", "less_than_equal"):
-        bound = "at least" if kind == "greater_than_equal" else "at most"
-        return f"Must be {bound} {ctx['ge' if kind == 'greater_than_equal' else 'le']}, not {given}."
+        return f"Must be at most {ctx['max_length']} characters long; this one is {len(given)}."
+    if kind == "greater_than_equal":
+        return f"Must be at least {ctx['ge']}, not {given}."
+    if kind == "less_than_equal":
+        return f"Must be at most {ctx['le']}, not {given}."
     if kind == "value_error":
         return str(ctx["error"])
     return str(error["msg"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+import unicodedata
 import zoneinfo
 from typing import Annotated, Any
 
@@ -27,8 +28,10 @@ CURRENCY_PATTERN = r"^[A-Z]{3}$"
 MAX_TTL_SECONDS = 600
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 50
-# A name must hold something besides white space (JSON Schema patterns match anywhere in the string).
-NOT_BLANK = {"pattern": r"\S"}
+# Text holds no control characters (PostgreSQL refuses NUL, and a name has no use for the rest)
+# and something besides white space.
+_CONTROL = r"\x00-\x1f\x7f-\x9f"
+PLAIN_TEXT = {"pattern": rf"^[^{_CONTROL}]*[^\s{_CONTROL}][^{_CONTROL}]*$"}
 _URL_LIKE = re.compile(r"^[a-z][a-z0-9+.-]*://|^//|^www\.|/", re.IGNORECASE)
 
 
@@ -46,10 +49,23 @@ def _check_external_id(value: str) -> str:
     return value
 
 
-def _not_blank(value: str) -> str:
+def _control_characters(value: str) -> list[str]:
+    return [char for char in value if unicodedata.category(char) == "Cc"]
+
+
+def _plain_text(value: str) -> str:
+    found = _control_characters(value)
+    if found:
+        raise ValueError(f"Must not contain control characters such as line breaks; found {found[0]!r}.")
     value = value.strip()
     if not value:
         raise ValueError("Must not be blank.")
+    return value
+
+
+def _storable_secret(value: SecretStr) -> SecretStr:
+    if _control_characters(value.get_secret_value()):
+        raise ValueError("Must not contain control characters such as line breaks.")
     return value
 
 
@@ -119,10 +135,10 @@ MerchantName = Annotated[
     Field(
         max_length=200,
         description="The merchant's name, shown in the portal.",
-        json_schema_extra=NOT_BLANK,
+        json_schema_extra=PLAIN_TEXT,
         examples=["Acme Outdoor"],
     ),
-    AfterValidator(_not_blank),
+    AfterValidator(_plain_text),
 ]
 TimeZoneName = Annotated[
     str,
@@ -158,10 +174,10 @@ ConnexUsername = Annotated[
     Field(
         max_length=254,
         description="The merchant's Connex login.",
-        json_schema_extra=NOT_BLANK,
+        json_schema_extra=PLAIN_TEXT,
         examples=["books@acme.example"],
     ),
-    AfterValidator(_not_blank),
+    AfterValidator(_plain_text),
 ]
 ConnexPassword = Annotated[
     SecretStr,
@@ -169,7 +185,9 @@ ConnexPassword = Annotated[
         min_length=1,
         max_length=256,
         description="The merchant's Connex password. Write-only: stored encrypted, never returned.",
+        json_schema_extra={"pattern": rf"^[^{_CONTROL}]+$"},
     ),
+    AfterValidator(_storable_secret),
 ]
 
 

@@ -7,6 +7,7 @@ the caller, a merchant that does not exist.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
@@ -15,6 +16,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from connexportal.accounts.models import ConnexAccount, Merchant, Partner
+from connexportal.embed.api.schemas import EXTERNAL_ID_PATTERN
 from connexportal.embed.models import EmbedSession
 from connexportal.embed.services import launch_create
 
@@ -68,7 +70,7 @@ def merchant_list(*, partner: Partner) -> QuerySet[Merchant]:
 
 
 def merchant_get(*, partner: Partner, external_id: str) -> Merchant:
-    merchant = merchant_list(partner=partner).filter(external_id=external_id).first()
+    merchant = _addressable(partner, external_id).first()
     if merchant is None:
         raise MerchantNotFound(external_id)
     return merchant
@@ -150,9 +152,16 @@ def embed_launch_create(
     )
 
 
+def _addressable(partner: Partner, external_id: str) -> QuerySet[Merchant]:
+    # An id no merchant can have is not looked up: PostgreSQL refuses some (a NUL) outright.
+    if not re.fullmatch(EXTERNAL_ID_PATTERN, external_id):
+        return Merchant.objects.none()
+    return merchant_list(partner=partner).filter(external_id=external_id)
+
+
 def _merchant_locked(*, partner: Partner, external_id: str) -> Merchant:
     # Locks only the merchant row: PostgreSQL refuses FOR UPDATE on the outer-joined Connex account.
-    merchant = merchant_list(partner=partner).select_for_update(of=("self",)).filter(external_id=external_id).first()
+    merchant = _addressable(partner, external_id).select_for_update(of=("self",)).first()
     if merchant is None:
         raise MerchantNotFound(external_id)
     return merchant

@@ -111,7 +111,7 @@ def merchant_list(request: HttpRequest, partner: Partner) -> HttpResponse:
             self=link(query.page),
             first=link(1),
             last=link(total_pages),
-            prev=link(min(query.page, total_pages + 1) - 1) if query.page > 1 else None,
+            prev=link(min(query.page - 1, total_pages)) if query.page > 1 else None,
             next=link(query.page + 1) if query.page < total_pages else None,
         ),
     )
