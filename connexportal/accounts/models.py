@@ -107,8 +107,8 @@ class Partner(models.Model):
     webhook_url = models.URLField(_("webhook URL"), blank=True, validators=[validate_webhook_url])
     webhook_secret_encrypted = models.TextField(blank=True, editable=False)
     is_active = models.BooleanField(_("active"), default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         ordering = ["name"]
@@ -136,13 +136,13 @@ class Partner(models.Model):
 class PartnerApiKey(models.Model):
     """A server-to-server key. Only a hash is stored; the key is shown once, when created."""
 
-    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="api_keys")
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="api_keys", verbose_name=_("partner"))
     name = models.CharField(_("name"), max_length=100, default="default")
-    prefix = models.CharField(max_length=12, unique=True, editable=False)
+    prefix = models.CharField(_("key prefix"), max_length=12, unique=True, editable=False)
     key_hash = models.CharField(max_length=64, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -208,8 +208,8 @@ class Merchant(models.Model):
         help_text=_("Amounts from Connex are shown in this currency."),
     )
     is_active = models.BooleanField(_("active"), default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         ordering = ["name", "id"]
@@ -236,11 +236,13 @@ class ConnexEnvironment(models.TextChoices):
 class ConnexAccount(models.Model):
     """A merchant's Connex login. The password is encrypted at rest and never shown again."""
 
-    merchant = models.OneToOneField(Merchant, on_delete=models.CASCADE, related_name="connex_account")
+    merchant = models.OneToOneField(
+        Merchant, on_delete=models.CASCADE, related_name="connex_account", verbose_name=_("merchant")
+    )
     environment = models.CharField(_("environment"), max_length=16, choices=ConnexEnvironment.choices)
     username = models.CharField(_("Connex username"), max_length=254)
     password_encrypted = models.TextField(editable=False)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         verbose_name = _("Connex account")

@@ -9,15 +9,33 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from connexportal.connex import routes
+from connexportal.portal import labels
 
 EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 MAX_FUTURE = dt.timedelta(days=366)
 MAX_WINDOW = dt.timedelta(days=366)
 
+# Per window: its name, the labels of its two ends, and its help. Whole phrases, so that each
+# language can word them its own way.
 WINDOW_LABELS = {
-    "LastDownloadUtc": (_("Order download"), _("Orders placed in this window are downloaded from the channel.")),
-    "LastProductDownloadUtc": (_("Product download"), _("Products changed in this window come from the channel.")),
-    "LastProductUploadUtc": (_("Product upload"), _("Products changed in this window are sent to the channel.")),
+    "LastDownloadUtc": (
+        _("Order download"),
+        _("Order download from (UTC)"),
+        _("Order download to (UTC)"),
+        _("Orders placed in this window are downloaded from the channel."),
+    ),
+    "LastProductDownloadUtc": (
+        _("Product download"),
+        _("Product download from (UTC)"),
+        _("Product download to (UTC)"),
+        _("Products changed in this window come from the channel."),
+    ),
+    "LastProductUploadUtc": (
+        _("Product upload"),
+        _("Product upload from (UTC)"),
+        _("Product upload to (UTC)"),
+        _("Products changed in this window are sent to the channel."),
+    ),
 }
 UTC_INPUT_FORMAT = "%Y-%m-%dT%H:%M"
 CONNEX_VALUE_FORMAT = "%Y-%m-%dT%H:%M:%S"
@@ -82,11 +100,9 @@ class SyncSettingsForm(forms.Form):
         initial["SummaryTransactionGroupBy"] = current.get("SummaryTransactionGroupBy", "")
         super().__init__(*args, initial=initial, **kwargs)
         for start_name, end_name in routes.WINDOW_SETTINGS:
-            label, help_text = WINDOW_LABELS[start_name]
-            self.fields[start_name] = UTCDateTimeField(label=_("%(window)s from (UTC)") % {"window": label})
-            self.fields[end_name] = UTCDateTimeField(
-                label=_("%(window)s to (UTC)") % {"window": label}, help_text=help_text
-            )
+            _title, start_label, end_label, help_text = WINDOW_LABELS[start_name]
+            self.fields[start_name] = UTCDateTimeField(label=start_label)
+            self.fields[end_name] = UTCDateTimeField(label=end_label, help_text=help_text)
             for name in (start_name, end_name):
                 self.fields[name].required = bool(current.get(name))
         self.fields["SummaryTransactionGroupBy"] = forms.ChoiceField(
@@ -97,7 +113,7 @@ class SyncSettingsForm(forms.Form):
         )
 
     def summary_choices(self) -> list[tuple[str, str]]:
-        choices = [(str(value), label) for value, label in routes.SUMMARY_GROUP_BY.items()]
+        choices = [(str(value), label) for value, label in labels.SUMMARY_GROUP_BY.items()]
         current = self.current.get("SummaryTransactionGroupBy", "")
         known = {value for value, _label in choices}
         if current and current not in known:
@@ -206,7 +222,7 @@ class ProductQueryForm(ListQueryForm):
     manual = forms.BooleanField(required=False)
     unknown = forms.BooleanField(required=False)
     type = forms.TypedChoiceField(
-        choices=[("", "")] + [(str(value), label) for value, label in routes.PRODUCT_TYPES.items()],
+        choices=[("", "")] + [(str(value), label) for value, label in labels.PRODUCT_TYPES.items()],
         coerce=int,
         empty_value=None,
         required=False,

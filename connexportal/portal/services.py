@@ -18,6 +18,7 @@ from decimal import Decimal
 from django.core.cache import cache
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, pgettext
 
 from connexportal.accounts.models import Merchant
 from connexportal.connex import (
@@ -29,7 +30,7 @@ from connexportal.connex import (
     routes,
 )
 from connexportal.connex.models import OrderQuery, ProductQuery, UserConnection
-from connexportal.portal import upstream
+from connexportal.portal import labels, upstream
 from connexportal.portal.forms import parse_connex_timestamp
 
 logger = logging.getLogger(__name__)
@@ -60,7 +61,14 @@ class UpstreamError(PortalError):
 
 class CooldownActive(PortalError):
     def __init__(self, seconds_left: int):
-        super().__init__(f"Run now is available again in {seconds_left} s.")
+        super().__init__(
+            ngettext(
+                "Run now is available again in %(n)d second.",
+                "Run now is available again in %(n)d seconds.",
+                seconds_left,
+            )
+            % {"n": seconds_left}
+        )
         self.seconds_left = seconds_left
 
 
@@ -82,6 +90,14 @@ class RunView:
     @property
     def is_active(self) -> bool:
         return self.status.lower() in ACTIVE_RUN_STATUSES
+
+    @property
+    def status_label(self) -> str:
+        return labels.RUN_STATUSES.get(self.status.lower(), self.status)
+
+    @property
+    def trigger_label(self) -> str:
+        return labels.RUN_TRIGGERS.get(self.trigger.lower(), self.trigger)
 
     @property
     def duration(self) -> dt.timedelta | None:
@@ -152,7 +168,7 @@ class ConnectionView:
         if value == "":
             return _("Not set")
         try:
-            return routes.SUMMARY_GROUP_BY[int(value)]
+            return labels.SUMMARY_GROUP_BY[int(value)]
         except (ValueError, KeyError):
             return _("Unknown (%(value)s)") % {"value": value}
 
@@ -291,22 +307,26 @@ def _translate(exc: ConnexError, action: str) -> UpstreamError:
     if isinstance(exc, ConnexRejected):
         reason = exc.detail or exc.title or exc.message
         return UpstreamError(
+            # Translators: %(action)s is one of the "Connex action" phrases, e.g. "load your connections".
             _("Connex refused to %(action)s: %(reason)s") % {"action": action, "reason": reason},
             field_errors=exc.field_errors,
         )
     if isinstance(exc, ConnexProtocolError):
         return UpstreamError(
+            # Translators: %(action)s is one of the "Connex action" phrases, e.g. "load your connections".
             _("Connex sent an answer the portal could not read while trying to %(action)s. Please try again.")
             % {"action": action},
             retryable=True,
         )
     if isinstance(exc, ConnexUnavailable) and exc.status == 429:
         return UpstreamError(
+            # Translators: %(action)s is one of the "Connex action" phrases, e.g. "load your connections".
             _("Connex is busy and asked us to slow down, so we could not %(action)s. Please try again shortly.")
             % {"action": action},
             retryable=True,
         )
     return UpstreamError(
+        # Translators: %(action)s is one of the "Connex action" phrases, e.g. "load your connections".
         _("Connex is not answering right now, so we could not %(action)s. Please try again in a minute.")
         % {"action": action},
         retryable=True,
@@ -335,11 +355,13 @@ def _run_view(log) -> RunView:
 
 
 def _connection_view(connection: UserConnection) -> ConnectionView:
-    channel = routes.CONNECTION_TYPES.get(connection.connection_type or -1, _("Other channel"))
+    channel = labels.CHANNELS.get(connection.connection_type) or routes.CONNECTION_TYPES.get(
+        connection.connection_type or -1, _("Other channel")
+    )
     tasks = tuple(
         TaskView(
             id=task.id,
-            type_name=task.task_type_name or routes.TASK_TYPES.get(task.task_type or 0, _("Sync")),
+            type_name=labels.TASK_TYPES.get(task.task_type) or task.task_type_name or _("Sync"),
             enabled=bool(task.enabled),
             interval_seconds=task.interval_seconds,
             status=task.status or "Idle",
@@ -370,7 +392,7 @@ def connections_list(*, merchant: Merchant) -> ConnectionsResult:
     try:
         connections = _client(merchant).list_connections()
     except ConnexError as exc:
-        error = _translate(exc, _("load your connections"))
+        error = _translate(exc, pgettext("Connex action", "load your connections"))
         known = cache.get(_cache_key(merchant, "connections"))
         if known is None:
             return ConnectionsResult(connections=[], fetched_at=None, error=error.message)
@@ -439,7 +461,7 @@ def connection_settings_update(*, merchant: Merchant, connection_id: int, change
     try:
         _client(merchant).update_settings(connection_id, changes)
     except ConnexError as exc:
-        raise _translate(exc, _("save the settings")) from None
+        raise _translate(exc, pgettext("Connex action", "save the settings")) from None
     cache.delete(_cache_key(merchant, "connections"))
 
 
@@ -464,10 +486,10 @@ def connection_run_now(*, merchant: Merchant, connection_id: int) -> RunStarted:
         if exc.status == 409:
             return RunStarted(run_id=None, status="Running")
         cache.delete(key)
-        raise _translate(exc, _("start a sync")) from None
+        raise _translate(exc, pgettext("Connex action", "start a sync")) from None
     except ConnexError as exc:
         cache.delete(key)
-        raise _translate(exc, _("start a sync")) from None
+        raise _translate(exc, pgettext("Connex action", "start a sync")) from None
     cache.delete(_cache_key(merchant, "connections"))
     return RunStarted(run_id=started.run_id, status=started.status or "Queued")
 
@@ -505,7 +527,7 @@ def products_list(
     try:
         result = _client(merchant).list_products(query)
     except ConnexError as exc:
-        raise _translate(exc, _("load your products")) from None
+        raise _translate(exc, pgettext("Connex action", "load your products")) from None
     rows = [
         ProductRow(
             id=product.id,
@@ -513,7 +535,7 @@ def products_list(
             sku=product.sku or "",
             description=product.description or "",
             product_type=product.product_type,
-            type_label=routes.PRODUCT_TYPES.get(product.product_type, "") if product.product_type is not None else "",
+            type_label=labels.PRODUCT_TYPES.get(product.product_type, ""),
             sales_price=product.sales_price,
             unit_cost=product.unit_cost,
             average_cost=product.average_cost,
@@ -565,7 +587,7 @@ def orders_list(
     try:
         result = _client(merchant).list_orders(query)
     except ConnexError as exc:
-        raise _translate(exc, _("load your orders")) from None
+        raise _translate(exc, pgettext("Connex action", "load your orders")) from None
     rows = [
         OrderRow(
             id=order.id,
@@ -603,5 +625,5 @@ def order_window_preview(
     try:
         result = _client(merchant).list_orders(query)
     except ConnexError as exc:
-        raise _translate(exc, _("count the orders in that window")) from None
+        raise _translate(exc, pgettext("Connex action", "count the orders in that window")) from None
     return WindowPreview(start=start, end=end, orders_in_window=result.meta.total_rows)

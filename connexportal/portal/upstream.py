@@ -12,6 +12,7 @@ from contextlib import contextmanager
 import httpx
 from django.conf import settings
 from django.core.cache import cache
+from django.utils.translation import gettext as _
 
 from connexportal.accounts.models import ConnexAccount
 from connexportal.connex import ConnexClient
@@ -54,10 +55,12 @@ TOKEN_STORE = CacheTokenStore()
 
 def client_for(account: ConnexAccount | None) -> ConnexClient:
     if account is None:
-        raise AccountNotConfigured("This merchant has no Connex account yet.")
+        raise AccountNotConfigured(_("This merchant has no Connex account yet."))
     base_url = account.base_url
     if not base_url:
-        raise AccountNotConfigured(f"The {account.environment} environment is not configured on this server.")
+        raise AccountNotConfigured(
+            _("The %(env)s environment is not configured on this server.") % {"env": account.get_environment_display()}
+        )
     return ConnexClient(
         base_url,
         account.username,

@@ -30,7 +30,7 @@ def test_run_now_starts_a_run_and_the_status_follows_it(merchant_client, connect
     assert runs_of(connection).count() == runs_before + 1
     assert runs_of(connection).first().status == "Queued"
     assert "Sync started" in html
-    assert "Sync Queued" in html
+    assert "Sync queued…" in html
     assert 'hx-trigger="every 2s"' in html
     assert "connex:sync_started" in response["HX-Trigger"]
 
