@@ -9,17 +9,21 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # The browser tests (tests/e2e) drive Debian's Chromium; Playwright's own browser download cannot work here.
 CHROMIUM := /usr/bin/chromium
+# `manage.py compilemessages` runs GNU gettext's msgfmt; the compiled catalogs are build output (.gitignore).
+MSGFMT := /usr/bin/msgfmt
+MO_FILES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/*.po))
 
 # `make run` is the local demo: debug on, the sandbox served under /sandbox/.
 RUN_ENV := DEBUG=$${DEBUG:-true} CONNEX_SANDBOX=$${CONNEX_SANDBOX:-true}
 
-.PHONY: help run test lint format bench venv clean
+.PHONY: help run test lint format bench venv clean messages
 
 help:
 	@echo "make run    set up, migrate, seed demo data, serve on http://$(HOST):$(PORT)/"
 	@echo "make test   set up (with Chromium for the browser tests) and run the whole test suite"
 	@echo "make lint   ruff check + ruff format --check"
 	@echo "make bench  run the benchmarks under bench/"
+	@echo "make messages  update locale/*/LC_MESSAGES/django.po from the code (then translate the new strings)"
 
 $(BIN)/python:
 	@py=""; \
@@ -69,9 +73,43 @@ $(CHROMIUM):
 	fi
 	@test -x $@ || { echo "error: apt-get installed chromium, yet $@ is missing." >&2; exit 1; }
 
+# Like Chromium: installed once per machine, then make finds the file and skips this.
+$(MSGFMT):
+	@if ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "error: the translations are compiled with GNU gettext's msgfmt ($(MSGFMT)), and apt-get is not available to install it." >&2; \
+	  echo "       Install GNU gettext so that $(MSGFMT) exists (Debian/Ubuntu package 'gettext'), then run make again." >&2; \
+	  exit 1; \
+	fi
+	@if [ "$$(id -u)" -ne 0 ]; then \
+	  echo "error: the translations are compiled with GNU gettext's msgfmt ($(MSGFMT)); installing it needs root." >&2; \
+	  echo "       Run 'sudo apt-get update && sudo apt-get install -y gettext', then make again." >&2; \
+	  exit 1; \
+	fi
+	@echo "Installing GNU gettext to compile the translations (apt-get update && apt-get install gettext; once per machine)"
+	@log=$$(mktemp); \
+	if apt-get update -qq >"$$log" 2>&1 && \
+	   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gettext >>"$$log" 2>&1; then \
+	  rm -f "$$log"; \
+	else \
+	  cat "$$log" >&2; rm -f "$$log"; \
+	  echo "error: installing gettext with apt-get failed (its output is above)." >&2; \
+	  exit 1; \
+	fi
+	@test -x $@ || { echo "error: apt-get installed gettext, yet $@ is missing." >&2; exit 1; }
+
+# One compiled catalog per .po, rebuilt only when its .po changes. compilemessages would also walk
+# .venv and compile Django's own catalogs there, hence the --ignore; DEBUG only lets settings load.
+$(MO_FILES): %.mo: %.po | $(MSGFMT) $(VENV)/.installed-runtime
+	@DEBUG=true $(BIN)/python manage.py compilemessages -v 0 --ignore=.venv --ignore=staticfiles \
+	  --locale $(word 2,$(subst /, ,$@))
+
+# makemessages carries the project's options (connexportal/core/management/commands/makemessages.py).
+messages: $(VENV)/.installed-runtime | $(MSGFMT)
+	@DEBUG=true $(BIN)/python manage.py makemessages --all
+
 venv: $(VENV)/.installed-dev
 
-run: $(VENV)/.installed-runtime
+run: $(VENV)/.installed-runtime $(MO_FILES)
 	@$(RUN_ENV) $(BIN)/python manage.py migrate --no-input -v 0
 	@$(RUN_ENV) $(BIN)/python manage.py seed_demo
 	@echo ""
@@ -84,7 +122,7 @@ run: $(VENV)/.installed-runtime
 	@echo ""
 	@$(RUN_ENV) exec $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-test: $(VENV)/.installed-dev $(CHROMIUM)
+test: $(VENV)/.installed-dev $(CHROMIUM) $(MO_FILES)
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.installed-dev
@@ -102,4 +140,4 @@ bench: $(VENV)/.installed-dev
 	done
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache $(MO_FILES)
