@@ -31,11 +31,11 @@ def test_run_now_shows_the_run_live_until_it_completes_then_cools_down(
 
     live = status.get_by_role("status")
     expect(live).to_contain_text("Sync started. Progress shows below.")
-    expect(live).to_contain_text(re.compile(r"Sync (Queued|Running)…"))
+    expect(live).to_contain_text(re.compile(r"Sync (queued|running)…"))
     expect(status.get_by_role("button", name="Run now")).to_be_disabled()
     expect(status).to_contain_text("A sync is already running.")
     first_row = status.locator("tbody tr").first
-    expect(first_row).to_contain_text("RunNow")
+    expect(first_row).to_contain_text("Run now")
     expect(first_row.locator(".badge")).to_have_text(re.compile(r"^(Queued|Running)$"))
 
     expect(live).to_contain_text("Last sync: Completed", timeout=RUN_SEEN_DONE_MS)
@@ -44,7 +44,7 @@ def test_run_now_shows_the_run_live_until_it_completes_then_cools_down(
     downloaded = "order downloaded" if run.orders_downloaded == 1 else "orders downloaded"
     expect(live).to_contain_text(f"{run.orders_downloaded} {downloaded}")
     expect(live).to_contain_text(run.message)
-    expect(first_row.locator("td").nth(1)).to_have_text("RunNow")
+    expect(first_row.locator("td").nth(1)).to_have_text("Run now")
     expect(first_row.locator(".badge")).to_have_text("Completed")
     expect(first_row.locator("td").nth(3)).to_have_text(str(run.orders_downloaded))
     # Polling stops once the run is over.
