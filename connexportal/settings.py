@@ -37,11 +37,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "connexportal.embed.middleware.EmbedSessionMiddleware",
     "connexportal.accounts.middleware.MerchantMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "connexportal.embed.middleware.EmbedFramingMiddleware",
 ]
 
 ROOT_URLCONF = "connexportal.urls"

@@ -15,6 +15,7 @@ urlpatterns = [
     path("branding/<int:partner_id>/logo", account_views.partner_logo, name="partner-logo"),
     path("branding/<int:partner_id>/theme.css", account_views.partner_theme, name="partner-theme"),
     path("admin/", admin.site.urls),
+    path("embed/", include("connexportal.embed.urls")),
     path("api/v1/", include("connexportal.embed.api.urls")),
 ]
 

@@ -1,0 +1,156 @@
+"""The embedded portal's entry (the launch URL) and the pages that say why it would not open."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import translation
+from django.utils.csp import CSP
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET
+from django_htmx.http import push_url, reswap, retarget, trigger_client_event
+
+from connexportal.accounts.branding import brand_for
+from connexportal.accounts.models import Partner
+from connexportal.embed import services
+from connexportal.embed.services import Refusal
+
+logger = logging.getLogger(__name__)
+
+# The query parameter that carries the session token on plain (non-htmx) navigations.
+EMBED_PARAM = "embed"
+
+
+@dataclass(frozen=True)
+class RefusalPage:
+    status: int
+    title: Promise
+    message: Promise
+    # What the host page is told (see static/connex-embed.js); None: nothing it could act on.
+    host_event: str | None
+    offer_connections: bool = False
+
+
+LAUNCH_REFUSALS = {
+    Refusal.UNKNOWN: RefusalPage(
+        404,
+        _("This link to the portal is not valid"),
+        _("It may have been cut short when it was copied."),
+        "launch_invalid",
+    ),
+    Refusal.USED: RefusalPage(
+        410,
+        _("This link has already been used"),
+        _("Each link opens the portal once, to keep your account safe."),
+        "launch_invalid",
+    ),
+    Refusal.EXPIRED: RefusalPage(
+        410,
+        _("This link has expired"),
+        _("Links to the portal work for a few minutes only, to keep your account safe."),
+        "launch_invalid",
+    ),
+    Refusal.INACTIVE: RefusalPage(
+        403,
+        _("The portal is not available for this account"),
+        _("The account is switched off. Its support team can switch it back on."),
+        "launch_invalid",
+    ),
+}
+SESSION_ENDED = RefusalPage(
+    401,
+    _("Your session has ended"),
+    _("To keep your account safe, the portal closes a session after a while."),
+    "session_expired",
+)
+WRITE_WITHOUT_HEADER = RefusalPage(
+    403,
+    _("This change was not made"),
+    _("The portal could not confirm that the change came from you."),
+    None,
+)
+NOT_EMBEDDABLE = RefusalPage(
+    404,
+    _("This page is not part of the portal"),
+    _("Only the connections, products and orders pages open here."),
+    None,
+    offer_connections=True,
+)
+
+
+def frame_ancestors(partner: Partner | None) -> list[str]:
+    """Who may frame an embedded response: exactly the partner's origins.
+
+    Without a partner (an unknown token) only a refusal is ever shown, which holds no data and
+    no controls: any page may frame it, so that the person sees why instead of a blank frame.
+    """
+    if partner is None:
+        return ["*"]
+    return partner.origins or [CSP.NONE]
+
+
+def refusal_response(
+    request: HttpRequest, page: RefusalPage, *, partner: Partner | None, language: str = "", reason: str = ""
+) -> HttpResponse:
+    """The page saying why the portal did not open, in the partner's brand and language.
+
+    An htmx request gets the message in place of the page's main content (a 401 the page's
+    htmx-config swaps) and a `connex:session_expired` event for the host page.
+    """
+    request.embed_partner = partner
+    request.embed_frame_ancestors = frame_ancestors(partner)
+    if partner is not None:
+        request.brand = brand_for(partner)
+        translation.activate(language or partner.default_language)
+        request.LANGUAGE_CODE = translation.get_language()
+    context = {
+        "page": page,
+        "partner": partner,
+        "embed_event": {"type": page.host_event, "reason": reason} if page.host_event else None,
+    }
+    if request.htmx and page is SESSION_ENDED:
+        response = render(request, "embed/refused.html#notice", context, status=page.status)
+        retarget(response, "#main")
+        reswap(response, "innerHTML")
+        # A boosted link would otherwise record the refused page in the frame's history.
+        push_url(response, False)
+        trigger_client_event(response, "connex:session_expired", {"reason": reason})
+    else:
+        response = render(request, "embed/refused.html", context, status=page.status)
+    if page.status == 401:
+        response["WWW-Authenticate"] = 'ConnexEmbed realm="Connex Portal"'
+    # django.request would log the path, which holds a launch token; the caller logged it without.
+    response._has_been_logged = True
+    return response
+
+
+@require_GET
+def launch(request: HttpRequest, token: str) -> HttpResponse:
+    """Exchange the single-use launch token for an embed session and open the portal with it."""
+    try:
+        session, session_token = services.launch_exchange(token=token)
+    except services.LaunchRefused as exc:
+        # A second use of a launch URL may be a replay: worth a warning. Never log the token.
+        level = logging.WARNING if exc.reason is Refusal.USED else logging.INFO
+        partner_id = exc.partner.pk if exc.partner else "-"
+        logger.log(level, "embed launch refused (%s) for partner %s", exc.reason, partner_id)
+        return refusal_response(
+            request, LAUNCH_REFUSALS[exc.reason], partner=exc.partner, language=exc.language, reason=exc.reason
+        )
+    logger.info(
+        "embed session %s opened for merchant %s of partner %s", session.pk, session.merchant_id, session.partner_id
+    )
+    request.embed_partner = session.partner
+    request.embed_frame_ancestors = frame_ancestors(session.partner)
+    response = HttpResponseRedirect(f"{reverse('portal:connections')}?{urlencode({EMBED_PARAM: session_token})}")
+    # Applies to the redirected request: it keeps the host page's origin as the referrer, which
+    # the embedded page checks against the partner's origins to address its messages (Firefox
+    # has no location.ancestorOrigins). The pages themselves send no referrer at all.
+    response["Referrer-Policy"] = "origin"
+    return response

@@ -1,0 +1,180 @@
+"""The launch URL: exchanged once for an embed session bound to its partner and merchant; refused clearly otherwise."""
+
+import datetime as dt
+
+import pytest
+import time_machine
+from django.test import Client
+
+from connexportal.embed.models import EmbedLaunch, EmbedSession, hash_token
+from connexportal.embed.services import SESSION_TTL
+from tests.embed.embedding import (
+    PARTNER_ORIGINS,
+    csp_directives,
+    demo_data,
+    frame_config,
+    launch_path,
+    session_token_from,
+)
+from tests.portal.conftest import sandbox  # noqa: F401 - a fixture
+
+pytestmark = pytest.mark.django_db
+
+START = dt.datetime(2026, 11, 2, 9, 30, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def demo(sandbox):  # noqa: F811
+    return demo_data()
+
+
+def assert_no_merchant_data(html: str, demo) -> None:
+    for link in demo.connection_links + demo.other_connection_links:
+        assert link not in html
+    for connection in demo.connections + demo.other_connections:
+        assert connection.name not in html
+    assert demo.merchant.name not in html
+    assert demo.other_merchant.name not in html
+
+
+def test_launch_opens_the_merchants_connections_in_a_new_session(demo):
+    path = launch_path(demo.merchant, user_email="Pat@Partner.Example", language="fr")
+    with time_machine.travel(START, tick=False):
+        response = Client().get(path)
+        page = Client().get(response["Location"])
+
+    assert response.status_code == 302
+    location = response["Location"]
+    assert location.startswith("/connections/?embed=")
+    token = session_token_from(location)
+    session = EmbedSession.objects.get()
+    assert session.token_hash == hash_token(token)
+    assert token not in {session.token_hash, session.launch.token_hash}
+    assert (session.partner, session.merchant) == (demo.partner, demo.merchant)
+    assert (session.user_email, session.language) == ("Pat@Partner.Example", "fr")
+    assert session.expires_at == START + SESSION_TTL
+    assert session.launch.used_at == START
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    for link in demo.connection_links:
+        assert link in html
+    for link in demo.other_connection_links:
+        assert link not in html
+    assert '<html lang="fr"' in html
+
+
+def test_launch_token_works_once(demo):
+    path = launch_path(demo.merchant)
+    assert Client().get(path).status_code == 302
+
+    replay = Client().get(path)
+
+    assert replay.status_code == 410
+    html = replay.content.decode()
+    assert "This link has already been used" in html
+    assert f"Open the portal again from {demo.partner.name}." in html
+    assert_no_merchant_data(html, demo)
+    assert EmbedSession.objects.count() == 1
+    # The host page hears why, so that it can mint a new launch URL; only the partner may frame it.
+    assert frame_config(html) == {
+        "origins": list(PARTNER_ORIGINS),
+        "token": None,
+        "event": {"type": "launch_invalid", "reason": "used"},
+    }
+    assert csp_directives(replay)["frame-ancestors"] == list(PARTNER_ORIGINS)
+
+
+def test_launch_token_expires(demo):
+    with time_machine.travel(START, tick=False) as clock:
+        path = launch_path(demo.merchant, ttl_seconds=120)
+        clock.shift(dt.timedelta(seconds=120))
+        response = Client().get(path)
+
+    assert response.status_code == 410
+    html = response.content.decode()
+    assert "This link has expired" in html
+    assert_no_merchant_data(html, demo)
+    assert frame_config(html)["event"] == {"type": "launch_invalid", "reason": "expired"}
+    assert not EmbedSession.objects.exists()
+    assert EmbedLaunch.objects.get().used_at is None
+
+
+def test_launch_token_works_until_it_expires(demo):
+    with time_machine.travel(START, tick=False) as clock:
+        path = launch_path(demo.merchant)
+        clock.shift(dt.timedelta(minutes=10) - dt.timedelta(seconds=1))
+        assert Client().get(path).status_code == 302
+
+
+def test_unknown_launch_token_is_refused_without_naming_anyone(demo):
+    launch_path(demo.merchant)
+
+    response = Client().get("/embed/launch/not-a-token-anyone-issued")
+
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert "This link to the portal is not valid" in html
+    assert "Open the portal again from the software you use it in." in html
+    assert_no_merchant_data(html, demo)
+    assert demo.partner.name not in html
+    # No partner, so no origin to address a message to; the page holds nothing worth framing-protection.
+    assert frame_config(html) is None
+    assert csp_directives(response)["frame-ancestors"] == ["*"]
+    assert not EmbedSession.objects.exists()
+
+
+@pytest.mark.parametrize("switched_off", ["partner", "merchant", "merchant moved"])
+def test_launch_is_refused_when_the_partner_or_merchant_is_no_longer_active(demo, switched_off):
+    from connexportal.accounts.models import Partner
+
+    path = launch_path(demo.merchant)
+    if switched_off == "partner":
+        demo.partner.is_active = False
+        demo.partner.save()
+    elif switched_off == "merchant":
+        demo.merchant.is_active = False
+        demo.merchant.save()
+    else:
+        demo.merchant.partner = Partner.objects.create(name="Another Partner")
+        demo.merchant.save()
+
+    response = Client().get(path)
+
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "The portal is not available for this account" in html
+    assert_no_merchant_data(html, demo)
+    assert frame_config(html)["event"] == {"type": "launch_invalid", "reason": "inactive"}
+    assert not EmbedSession.objects.exists()
+
+
+def test_launch_refusal_speaks_the_language_of_the_launch(demo):
+    path = launch_path(demo.merchant, language="es")
+    Client().get(path)
+
+    replay = Client().get(path)
+
+    assert '<html lang="es"' in replay.content.decode()
+
+
+def test_launch_is_get_only(demo):
+    path = launch_path(demo.merchant)
+    assert Client().post(path).status_code == 405
+    assert Client().get(path).status_code == 302
+
+
+def test_launch_redirect_keeps_only_the_host_origin_as_referrer(demo):
+    response = Client().get(launch_path(demo.merchant))
+
+    assert response["Referrer-Policy"] == "origin"
+    assert "no-store" in response["Cache-Control"]
+
+
+def test_sessions_last_an_hour_from_launch(demo):
+    with time_machine.travel(START, tick=False):
+        token = session_token_from(Client().get(launch_path(demo.merchant))["Location"])
+    with time_machine.travel(START + SESSION_TTL - dt.timedelta(seconds=1), tick=False):
+        assert Client().get("/connections/", HTTP_X_CONNEX_EMBED=token).status_code == 200
+    with time_machine.travel(START + SESSION_TTL, tick=False):
+        assert Client().get("/connections/", HTTP_X_CONNEX_EMBED=token).status_code == 401
