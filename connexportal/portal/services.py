@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.core.cache import cache
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext, pgettext
+from django.utils.translation import ngettext, pgettext_lazy
 
 from connexportal.accounts.models import Merchant
 from connexportal.connex import (
@@ -297,9 +298,10 @@ def _cache_key(merchant: Merchant, name: str) -> str:
     return f"portal:m{merchant.pk}:a{version}:{name}"
 
 
-def _translate(exc: ConnexError, action: str) -> UpstreamError:
-    """A client error as a message the merchant can act on; the details go to the log."""
-    logger.warning("connex %s failed: %s", action, exc)
+def _translate(exc: ConnexError, action: Promise) -> UpstreamError:
+    """A client error as a message the merchant can act on; the details go to the log (in English)."""
+    with translation.override(None):
+        logger.warning("connex %s failed: %s", str(action), exc)
     if isinstance(exc, ConnexAuthError):
         return UpstreamError(
             _("Connex did not accept this account's login. Ask your administrator to update the Connex credentials.")
@@ -392,7 +394,7 @@ def connections_list(*, merchant: Merchant) -> ConnectionsResult:
     try:
         connections = _client(merchant).list_connections()
     except ConnexError as exc:
-        error = _translate(exc, pgettext("Connex action", "load your connections"))
+        error = _translate(exc, pgettext_lazy("Connex action", "load your connections"))
         known = cache.get(_cache_key(merchant, "connections"))
         if known is None:
             return ConnectionsResult(connections=[], fetched_at=None, error=error.message)
@@ -461,7 +463,7 @@ def connection_settings_update(*, merchant: Merchant, connection_id: int, change
     try:
         _client(merchant).update_settings(connection_id, changes)
     except ConnexError as exc:
-        raise _translate(exc, pgettext("Connex action", "save the settings")) from None
+        raise _translate(exc, pgettext_lazy("Connex action", "save the settings")) from None
     cache.delete(_cache_key(merchant, "connections"))
 
 
@@ -486,10 +488,10 @@ def connection_run_now(*, merchant: Merchant, connection_id: int) -> RunStarted:
         if exc.status == 409:
             return RunStarted(run_id=None, status="Running")
         cache.delete(key)
-        raise _translate(exc, pgettext("Connex action", "start a sync")) from None
+        raise _translate(exc, pgettext_lazy("Connex action", "start a sync")) from None
     except ConnexError as exc:
         cache.delete(key)
-        raise _translate(exc, pgettext("Connex action", "start a sync")) from None
+        raise _translate(exc, pgettext_lazy("Connex action", "start a sync")) from None
     cache.delete(_cache_key(merchant, "connections"))
     return RunStarted(run_id=started.run_id, status=started.status or "Queued")
 
@@ -527,7 +529,7 @@ def products_list(
     try:
         result = _client(merchant).list_products(query)
     except ConnexError as exc:
-        raise _translate(exc, pgettext("Connex action", "load your products")) from None
+        raise _translate(exc, pgettext_lazy("Connex action", "load your products")) from None
     rows = [
         ProductRow(
             id=product.id,
@@ -587,7 +589,7 @@ def orders_list(
     try:
         result = _client(merchant).list_orders(query)
     except ConnexError as exc:
-        raise _translate(exc, pgettext("Connex action", "load your orders")) from None
+        raise _translate(exc, pgettext_lazy("Connex action", "load your orders")) from None
     rows = [
         OrderRow(
             id=order.id,
@@ -625,5 +627,5 @@ def order_window_preview(
     try:
         result = _client(merchant).list_orders(query)
     except ConnexError as exc:
-        raise _translate(exc, pgettext("Connex action", "count the orders in that window")) from None
+        raise _translate(exc, pgettext_lazy("Connex action", "count the orders in that window")) from None
     return WindowPreview(start=start, end=end, orders_in_window=result.meta.total_rows)

@@ -102,3 +102,18 @@ def test_the_embed_sessions_language_wins_over_the_partners():
             request.embed_language = embed_language
             middleware(request)
     assert seen == [("fr", "fr"), ("es", "es")]
+
+
+def test_upstream_errors_speak_the_merchants_language_and_log_in_english(caplog):
+    from connexportal.connex import ConnexUnavailable
+    from connexportal.portal import services
+
+    with translation.override("es"):
+        error = services._translate(
+            ConnexUnavailable("timed out", status=503), translation.pgettext_lazy("Connex action", "load your orders")
+        )
+        assert error.message == (
+            "Connex no responde en este momento, así que no hemos podido cargar sus pedidos. "
+            "Vuelva a intentarlo dentro de un minuto."
+        )
+    assert "connex load your orders failed" in caplog.text
