@@ -21,6 +21,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext_lazy
 
+from connexportal import events
 from connexportal.accounts.models import Merchant
 from connexportal.connex import (
     ConnexAuthError,
@@ -31,7 +32,7 @@ from connexportal.connex import (
     routes,
 )
 from connexportal.connex.models import OrderQuery, ProductQuery, UserConnection
-from connexportal.portal import labels, upstream
+from connexportal.portal import labels, tasks, upstream
 from connexportal.portal.forms import parse_connex_timestamp
 
 logger = logging.getLogger(__name__)
@@ -465,6 +466,12 @@ def connection_settings_update(*, merchant: Merchant, connection_id: int, change
     except ConnexError as exc:
         raise _translate(exc, pgettext_lazy("Connex action", "save the settings")) from None
     cache.delete(_cache_key(merchant, "connections"))
+    # Names only: a value may be a credential, and the partner learns what changed, not to what.
+    events.emit(
+        events.EventType.SETTINGS_SAVED,
+        merchant=merchant,
+        data={"connection_id": connection_id, "changed_settings": sorted(changes)},
+    )
 
 
 def run_now_cooldown(*, merchant: Merchant, connection_id: int) -> int:
@@ -493,7 +500,19 @@ def connection_run_now(*, merchant: Merchant, connection_id: int) -> RunStarted:
         cache.delete(key)
         raise _translate(exc, pgettext_lazy("Connex action", "start a sync")) from None
     cache.delete(_cache_key(merchant, "connections"))
-    return RunStarted(run_id=started.run_id, status=started.status or "Queued")
+    status = started.status or "Queued"
+    # Only a run Connex accepted just now is announced; a 409 above means one was already going.
+    events.emit(
+        events.EventType.SYNC_STARTED,
+        merchant=merchant,
+        data={"connection_id": connection_id, "run_id": started.run_id, "status": status},
+        dedupe_key=(
+            tasks.run_dedupe_key(merchant.pk, connection_id, started.run_id, "started") if started.run_id else None
+        ),
+    )
+    if started.run_id is not None:
+        tasks.run_watch_start(merchant=merchant, connection_id=connection_id, run_id=started.run_id)
+    return RunStarted(run_id=started.run_id, status=status)
 
 
 # --- Products and orders -----------------------------------------------------------------
