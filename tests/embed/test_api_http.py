@@ -110,6 +110,12 @@ def test_no_cookie_and_no_csrf_token_are_needed_or_set(api):
     assert not api.client.cookies
 
 
+def test_answers_are_english_and_never_cached(api):
+    response = api.get("/merchants", headers={"Accept-Language": "es"})
+    assert response["Content-Language"] == "en"
+    assert response["Cache-Control"] == "no-store"
+
+
 def test_last_used_at_is_written_at_most_once_a_minute(api, partner_a):
     key = PartnerApiKey.objects.get(partner=partner_a[0])
     assert key.last_used_at is None

@@ -384,6 +384,14 @@ def test_patch_changes_only_the_fields_sent(api, partner):
     assert response.json() == merchant_body(merchant)
 
 
+def test_an_empty_patch_changes_nothing(api, partner):
+    merchant = merchant_for(partner, "acme")
+    before = merchant_body(merchant)
+    response = api.patch("/merchants/acme", {})
+    assert response.status_code == 200
+    assert response.json() == before == merchant_body(merchant)
+
+
 def test_patch_a_new_password_alone_keeps_environment_and_username(api, partner):
     merchant = merchant_for(partner, "acme")
     response = api.patch("/merchants/acme", {"connex": {"password": NEW_PASSWORD}})

@@ -94,6 +94,8 @@ def finish(response: HttpResponse, rate: RateLimitState | None) -> HttpResponse:
             response[name] = value
     # Answers carry merchants' data and launch URLs: no shared or browser cache may keep them.
     response["Cache-Control"] = "no-store"
+    # The API speaks English whatever Accept-Language says (LocaleMiddleware would claim otherwise).
+    response["Content-Language"] = "en"
     return response
 
 

@@ -406,7 +406,8 @@ def _curl(operation: Operation, base_url: str) -> str:
     lines = [f"curl -sS -X {operation.method.upper()} {shlex.quote(base_url + path + operation.example_query)}"]
     lines.append('-H "Authorization: Bearer $CONNEX_PORTAL_API_KEY"')
     if operation.idempotent:
-        lines.append('-H "Idempotency-Key: $(uuidgen)"')
+        # A fixed UUID keeps the example copyable anywhere; the docs say to send a new one per request.
+        lines.append("-H 'Idempotency-Key: 5b0e7f3c-9d2a-4c61-8f47-2e1a6c9b0d35'")
     if operation.example_body is not None:
         lines.append("-H 'Content-Type: application/json'")
         lines.append("-d " + shlex.quote(json.dumps(operation.example_body)))

@@ -125,7 +125,8 @@ def merchant_update(
             _embed_sessions_revoke(merchant)
         for name, value in changes.items():
             setattr(merchant, name, value)
-        merchant.save()
+        if changes or credential_changes:
+            merchant.save()
     return merchant_get(partner=partner, external_id=external_id)
 
 

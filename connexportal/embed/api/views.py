@@ -16,7 +16,7 @@ from pydantic import MISSING, ValidationError
 
 from connexportal.accounts.models import Merchant, Partner
 from connexportal.embed.api import idempotency, openapi, services
-from connexportal.embed.api.http import endpoint, json_response, parse_body, public
+from connexportal.embed.api.http import endpoint, finish, json_response, parse_body, public
 from connexportal.embed.api.problems import (
     MERCHANT_EXISTS,
     MERCHANT_INACTIVE,
@@ -213,4 +213,4 @@ def docs(request: HttpRequest) -> HttpResponse:
 @csrf_exempt
 def not_found(request: HttpRequest, path: str) -> HttpResponse:
     detail = f"There is no {request.path} in the partner API; the endpoints are listed at {reverse('api:docs')}."
-    return problem_response(request, ApiProblem(NOT_FOUND, detail))
+    return finish(problem_response(request, ApiProblem(NOT_FOUND, detail)), None)
