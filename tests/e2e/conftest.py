@@ -159,13 +159,8 @@ def open_portal(browser: Browser, portal_demo: Demo) -> Iterator[Callable[..., P
     """Open pages on the demo in fresh contexts, logged in as ``login`` (None: logged out)."""
     contexts = []
 
-    def open_page(
-        *,
-        login: Login | None = MERCHANT,
-        width: int = DESKTOP_VIEWPORT["width"],
-        height: int = DESKTOP_VIEWPORT["height"],
-    ) -> Page:
-        context = _new_context(browser, portal_demo.url, width=width, height=height)
+    def open_page(*, login: Login | None = MERCHANT) -> Page:
+        context = _new_context(browser, portal_demo.url, **DESKTOP_VIEWPORT)
         contexts.append(context)
         if login is not None:
             context.add_cookies([session_cookie(login, portal_demo.url)])

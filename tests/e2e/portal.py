@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import zoneinfo
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -19,10 +20,10 @@ from django.test import Client, override_settings
 
 SEEDED_PRODUCTS = 120
 SEEDED_ORDERS = 120
-# Long enough that the answer to the click still shows the run waiting, short enough that it is done
-# by the first poll (every 2 s).
-RUN_QUEUED_SECONDS = 1
-RUN_RUNNING_SECONDS = 0.5
+# Long enough that the answer to the click still shows the run waiting on a loaded machine, short
+# enough that the run is over by the page's first poll (every 2 s).
+RUN_QUEUED_SECONDS = 1.5
+RUN_RUNNING_SECONDS = 0.25
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,8 @@ class Login:
 
 MERCHANT = Login("merchant@demo.test", "demo-merchant", "qbotest@intuit.com")
 OTHER = Login("other@demo.test", "demo-other", "other@connex.test")
+# The first demo merchant's time zone: local times beside UTC ones are in it.
+MERCHANT_ZONE = zoneinfo.ZoneInfo("America/New_York")
 
 
 @dataclass(frozen=True)

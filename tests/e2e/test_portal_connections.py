@@ -1,14 +1,12 @@
 import datetime as dt
 import re
-import zoneinfo
 
 from playwright.sync_api import Page, expect
 
 from tests.e2e.browser import ConsoleLog
-from tests.e2e.portal import Demo, setting_value
+from tests.e2e.portal import MERCHANT_ZONE, Demo, setting_value
 
 CHANNELS = {"QuickBooks Online": "QuickBooks Online", "Amazon US": "Amazon", "Shopify Store": "Shopify", "eBay": "eBay"}
-MERCHANT_ZONE = zoneinfo.ZoneInfo("America/New_York")
 
 
 def card(page: Page, name: str):

@@ -1,13 +1,11 @@
 import datetime as dt
-import zoneinfo
 
 from playwright.sync_api import Page, expect
 
 from tests.e2e.browser import ConsoleLog
-from tests.e2e.portal import Demo, setting_value, utc_today
+from tests.e2e.portal import MERCHANT_ZONE, Demo, setting_value, utc_today
 
 CONNECTION = "Shopify Store"
-MERCHANT_ZONE = zoneinfo.ZoneInfo("America/New_York")
 # Settings the page does not edit, or must never show; each must keep its value through a save.
 UNTOUCHED = (
     "SolutionUserName",
