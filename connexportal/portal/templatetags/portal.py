@@ -57,9 +57,11 @@ def utc(value: dt.datetime | None) -> dt.datetime | None:
 
 @register.filter
 def span(value: dt.timedelta | None) -> str:
-    """A length of time in words: 2 days 3 h 5 min."""
+    """A length of time in words: 2 days 3 h 5 min, or 42 s under a minute."""
     if value is None:
         return "—"
+    if value.total_seconds() < 60:
+        return _("%(n)d s") % {"n": max(0, int(value.total_seconds()))}
     minutes = int(value.total_seconds() // 60)
     days, minutes = divmod(minutes, 24 * 60)
     hours, minutes = divmod(minutes, 60)
