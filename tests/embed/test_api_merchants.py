@@ -146,6 +146,10 @@ def test_two_partners_may_use_the_same_external_id(api, other_partner):
             {"external_id": ["'..' cannot be an external id: it cannot appear in a URL path."]},
         ),
         ({"external_id": 7, "name": "X"}, {"external_id": ["Must be a string, not a number."]}),
+        (
+            {"external_id": "acme\n", "name": "X"},
+            {"external_id": ["'acme\\n' is not a valid external id: use 1 to 100 letters, digits and . _ : @ - only."]},
+        ),
         ({"external_id": "m"}, {"name": ["This field is required."]}),
         ({"external_id": "m", "name": "   "}, {"name": ["Must not be blank."]}),
         ({"external_id": "m", "name": None}, {"name": ["Must be a string, not null."]}),
@@ -165,6 +169,10 @@ def test_two_partners_may_use_the_same_external_id(api, other_partner):
         (
             {"external_id": "m", "name": "X", "currency": "usd"},
             {"currency": ["'usd' is not a currency code; use a three-letter ISO 4217 code in capitals, like USD."]},
+        ),
+        (
+            {"external_id": "m", "name": "X", "currency": "USD\n"},
+            {"currency": ["'USD\\n' is not a currency code; use a three-letter ISO 4217 code in capitals, like USD."]},
         ),
         (
             {"external_id": "m", "name": "X", "connex": "sandbox"},
@@ -217,6 +225,11 @@ def test_create_validation_says_exactly_what_is_wrong(api, body, errors):
         ),
         (
             "cfqb-ui-staging.azurewebsites.net/api",
+            "Name the Connex environment (production, staging, sandbox), not a URL: "
+            "each environment's address is configured on the server.",
+        ),
+        (
+            "127.0.0.1:8000",
             "Name the Connex environment (production, staging, sandbox), not a URL: "
             "each environment's address is configured on the server.",
         ),

@@ -32,7 +32,8 @@ DEFAULT_PAGE_SIZE = 50
 # and something besides white space.
 _CONTROL = r"\x00-\x1f\x7f-\x9f"
 PLAIN_TEXT = {"pattern": rf"^[^{_CONTROL}]*[^\s{_CONTROL}][^{_CONTROL}]*$"}
-_URL_LIKE = re.compile(r"^[a-z][a-z0-9+.-]*://|^//|^www\.|/", re.IGNORECASE)
+# Environment names have none of these; an address (URL, host, host:port) always has one.
+_ADDRESS_LIKE = re.compile(r"[/:.]")
 
 
 @functools.cache
@@ -42,7 +43,7 @@ def _known_timezones() -> frozenset[str]:
 
 
 def _check_external_id(value: str) -> str:
-    if not re.match(EXTERNAL_ID_PATTERN, value):
+    if not re.fullmatch(EXTERNAL_ID_PATTERN, value):
         raise ValueError(f"{value!r} is not a valid external id: use 1 to 100 letters, digits and . _ : @ - only.")
     if value in (".", ".."):
         raise ValueError(f"{value!r} cannot be an external id: it cannot appear in a URL path.")
@@ -76,14 +77,14 @@ def _check_timezone(value: str) -> str:
 
 
 def _check_currency(value: str) -> str:
-    if not re.match(CURRENCY_PATTERN, value):
+    if not re.fullmatch(CURRENCY_PATTERN, value):
         raise ValueError(f"{value!r} is not a currency code; use a three-letter ISO 4217 code in capitals, like USD.")
     return value
 
 
 def _check_environment(value: str) -> str:
     names = [choice.value for choice in ConnexEnvironment]
-    if _URL_LIKE.search(value):
+    if _ADDRESS_LIKE.search(value):
         raise ValueError(
             f"Name the Connex environment ({', '.join(names)}), not a URL: "
             "each environment's address is configured on the server."
