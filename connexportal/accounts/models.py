@@ -189,7 +189,7 @@ class Merchant(models.Model):
         _("external id"),
         max_length=100,
         blank=True,
-        validators=[RegexValidator(r"^[A-Za-z0-9._:@-]{1,100}$", _("Use letters, digits and . _ : @ - only."))],
+        validators=[RegexValidator(r"\A[A-Za-z0-9._:@-]{1,100}\Z", _("Use letters, digits and . _ : @ - only."))],
         help_text=_("The partner's own id for this merchant, used by the partner API."),
     )
     name = models.CharField(_("name"), max_length=200)
@@ -204,7 +204,7 @@ class Merchant(models.Model):
         _("currency"),
         max_length=3,
         default="USD",
-        validators=[RegexValidator(r"^[A-Z]{3}$", _("Use a three-letter ISO 4217 code such as USD."))],
+        validators=[RegexValidator(r"\A[A-Z]{3}\Z", _("Use a three-letter ISO 4217 code such as USD."))],
         help_text=_("Amounts from Connex are shown in this currency."),
     )
     is_active = models.BooleanField(_("active"), default=True)

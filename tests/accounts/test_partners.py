@@ -159,3 +159,10 @@ def test_admin_logo_upload_is_validated(admin_client):
     assert partner.logo_content_type == "image/png"
     assert partner.get_webhook_secret() == "whsec-123"
     assert "whsec-123" not in partner.webhook_secret_encrypted
+
+
+@pytest.mark.parametrize(("field", "value"), [("external_id", "m-1\n"), ("currency", "USD\n"), ("external_id", "a b")])
+def test_merchant_codes_refuse_trailing_newlines_and_spaces(field, value):
+    with pytest.raises(ValidationError) as caught:
+        Merchant(name="X", **{field: value}).full_clean()
+    assert field in caught.value.message_dict
