@@ -19,8 +19,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
     "--disable-quic",
-    # Fail closed: a page that reaches for any host but the live server gets a console error, not the internet.
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost",
+    # Fail closed: a page that reaches for any host but this machine gets a console error, not the internet.
+    # 127.0.0.1 is a second site beside localhost: the embedding tests put the partner's page there.
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
 ]
 
 DESKTOP_VIEWPORT = {"width": 1280, "height": 800}
