@@ -17,11 +17,13 @@ waived for it alone. A token in the URL opens pages for reading only.
 from __future__ import annotations
 
 import logging
+from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.utils.cache import patch_cache_control
 
+from connexportal.accounts.models import Partner
 from connexportal.embed import services, views
 
 logger = logging.getLogger(__name__)
@@ -30,6 +32,15 @@ EMBED_HEADER = "X-Connex-Embed"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # URL namespaces an embed session may open; anything else (login, admin, home) stays unframable.
 EMBEDDABLE_NAMESPACES = frozenset({"portal"})
+
+
+class Refused(NamedTuple):
+    """Why the request will get a refusal page instead of its view (see views.refusal_response)."""
+
+    page: views.RefusalPage
+    partner: Partner | None
+    language: str
+    reason: str
 
 
 class EmbedSessionMiddleware:
@@ -54,10 +65,13 @@ class EmbedSessionMiddleware:
     def process_view(self, request, view_func, view_args, view_kwargs):
         # Refused here rather than in __call__ so that the answer passes through every middleware
         # (CSP nonce, headers) like any page.
-        if request.embed_refusal is not None:
-            page, partner, language, reason = request.embed_refusal
-            return views.refusal_response(request, page, partner=partner, language=language, reason=reason)
+        refused = request.embed_refusal
+        if refused is not None:
+            return views.refusal_response(
+                request, refused.page, partner=refused.partner, language=refused.language, reason=refused.reason
+            )
         if request.embed_session is not None and request.resolver_match.namespace not in EMBEDDABLE_NAMESPACES:
+            logger.info("embed session %s: %s is not part of the portal", request.embed_session.pk, request.path)
             return views.refusal_response(request, views.NOT_EMBEDDABLE, partner=request.embed_partner)
         return None
 
@@ -83,13 +97,13 @@ class EmbedSessionMiddleware:
         except services.SessionRefused as exc:
             partner_id = exc.partner.pk if exc.partner else "-"
             logger.info("embed session refused (%s) for partner %s on %s", exc.reason, partner_id, request.path)
-            request.embed_refusal = (views.SESSION_ENDED, exc.partner, exc.language, exc.reason.value)
+            request.embed_refusal = Refused(views.SESSION_ENDED, exc.partner, exc.language, exc.reason.value)
             return
         if not from_header and request.method not in SAFE_METHODS:
             logger.warning(
                 "embed session %s: %s %s with the token in the URL refused", session.pk, request.method, request.path
             )
-            request.embed_refusal = (views.WRITE_WITHOUT_HEADER, session.partner, session.language, "")
+            request.embed_refusal = Refused(views.WRITE_WITHOUT_HEADER, session.partner, session.language, "")
             return
         request.embed_session = session
         request.embed_merchant = session.merchant

@@ -1,11 +1,15 @@
 """The launch URL: exchanged once for an embed session bound to its partner and merchant; refused clearly otherwise."""
 
 import datetime as dt
+import threading
 
 import pytest
 import time_machine
+from django.db import OperationalError
+from django.db import connection as db_connection
 from django.test import Client
 
+from connexportal.embed import services
 from connexportal.embed.models import EmbedLaunch, EmbedSession, hash_token
 from connexportal.embed.services import SESSION_TTL
 from tests.embed.embedding import (
@@ -178,3 +182,42 @@ def test_sessions_last_an_hour_from_launch(demo):
         assert Client().get("/connections/", HTTP_X_CONNEX_EMBED=token).status_code == 200
     with time_machine.travel(START + SESSION_TTL, tick=False):
         assert Client().get("/connections/", HTTP_X_CONNEX_EMBED=token).status_code == 401
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_exchanges_of_one_launch_open_one_session():
+    from connexportal.accounts.models import Merchant, Partner
+
+    partner = Partner.objects.create(name="Racing Partner", embed_origins="https://app.partner.example")
+    merchant = Merchant.objects.create(name="Racing Merchant", partner=partner)
+    token = launch_path(merchant).rsplit("/", 1)[1]
+    attempts = 8
+    start = threading.Barrier(attempts)
+    results = []
+
+    def exchange():
+        try:
+            start.wait()
+            services.launch_exchange(token=token)
+            results.append("opened")
+        except services.LaunchRefused as exc:
+            results.append(exc.reason.value)
+        except OperationalError:
+            results.append("locked")
+        finally:
+            db_connection.close()
+
+    threads = [threading.Thread(target=exchange) for _ in range(attempts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert results.count("opened") == 1, results
+    assert EmbedSession.objects.count() == 1
+    others = {result for result in results if result != "opened"}
+    if db_connection.vendor == "sqlite":
+        # The in-memory SQLite test database refuses a second writer at once instead of waiting.
+        assert others <= {"used", "locked"}, results
+    else:
+        assert others == {"used"}, results
