@@ -93,10 +93,12 @@ def test_launch_answers_can_be_framed_by_the_partner(demo):
 
 
 def test_a_session_ended_page_can_be_framed_by_the_partner(demo):
+    from django.utils import timezone
+
     from connexportal.embed.models import EmbedSession
 
     token = open_session(demo.merchant)
-    EmbedSession.objects.update(revoked_at="2026-01-01T00:00Z")
+    EmbedSession.objects.update(revoked_at=timezone.now())
 
     response = Client().get("/connections/", {"embed": token})
 
