@@ -102,19 +102,19 @@ def connection_settings(request: HttpRequest, merchant, connection_id: int) -> H
                     form.add_error(name, error)
         context = _settings_context(request, merchant, connection, form, upstream_error=exc.message)
         return render(request, template, context, status=503 if exc.retryable else 422)
-    if not changes:
-        messages.info(request, _("Nothing changed, so nothing was sent to Connex."))
-    else:
-        messages.success(request, _("Settings saved. Run a sync now to use them straight away."))
     if request.htmx:
         connection = services.connection_cached(merchant=merchant, connection_id=connection_id)
         form = SyncSettingsForm(current=connection.settings)
-        context = _settings_context(request, merchant, connection, form, saved=bool(changes))
+        context = _settings_context(request, merchant, connection, form, saved=bool(changes), unchanged=not changes)
         response = render(request, template, context)
         if changes:
             trigger_client_event(response, "connex:settings_saved", {"connection_id": connection_id})
         return response
-    return redirect(reverse("portal:connection-settings", args=[connection_id]) + ("?saved=1" if changes else ""))
+    if changes:
+        messages.success(request, _("Settings saved. Run a sync now to use them straight away."))
+    else:
+        messages.info(request, _("Nothing changed, so nothing was sent to Connex."))
+    return redirect("portal:connection-settings", connection_id=connection_id)
 
 
 @require_GET

@@ -63,7 +63,7 @@ def test_saving_sends_only_changed_settings_and_blanks_nothing(merchant_client, 
     sandbox.reset()
     response = merchant_client.post(url(connection), data)
     assert response.status_code == 302
-    assert response["Location"] == url(connection, "?saved=1")
+    assert response["Location"] == url(connection)
     assert sandbox.calls == [("POST", "API/Settings/Update")]
     assert sandbox_setting(connection.id, "LastDownloadUtc").startswith("2026-10-01T00:00")
     assert sandbox_setting(connection.id, "LastDownloadUtcEnd").startswith("2026-10-02T23:59")
@@ -191,3 +191,10 @@ def test_window_preview_explains_a_backwards_window(merchant_client, connection,
     )
     assert "The end must be on or after the start." in response.content.decode()
     assert sandbox.calls == []
+
+
+def test_htmx_save_leaves_no_message_for_the_next_page(merchant_client, connection):
+    data = form_data(merchant_client, connection, SummaryTransactionGroupBy="0")
+    response = merchant_client.post(url(connection), data, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="settings-form")
+    assert "Run a sync now to use them straight away." in response.content.decode()
+    assert "Settings saved." not in merchant_client.get("/connections/").content.decode()
