@@ -7,6 +7,9 @@ BIN := $(VENV)/bin
 PYTHON_CANDIDATES := python3.14 python3.13 python3.12 python3 python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The demo partner app lives on another site (localhost vs 127.0.0.1) to show real cross-site embedding.
+DEMO_HOST_PORT ?= 8001
+DEMO_PARTNER_KEY := cxp_demo00000000_demo-partner-key-for-local-use-only
 # The browser tests (tests/e2e) drive Debian's Chromium; Playwright's own browser download cannot work here.
 CHROMIUM := /usr/bin/chromium
 # `manage.py compilemessages` runs GNU gettext's msgfmt; the compiled catalogs are build output (.gitignore).
@@ -119,8 +122,15 @@ run: $(VENV)/.installed-runtime $(MO_FILES)
 	@echo "  admin:          http://$(HOST):$(PORT)/admin/   admin@demo.test / demo-admin"
 	@echo "  Connex sandbox: http://$(HOST):$(PORT)/sandbox/ qbotest@intuit.com / connex-demo"
 	@echo "  health:         http://$(HOST):$(PORT)/healthz"
+	@echo "  partner app:    http://localhost:$(DEMO_HOST_PORT)/  the demo partner's software, embedding the portal"
+	@echo "  partner API:    http://$(HOST):$(PORT)/api/v1/docs  key $(DEMO_PARTNER_KEY)"
+	@echo "  (a task worker runs beside the server for webhooks and run checks; Ctrl-C stops everything)"
 	@echo ""
-	@$(RUN_ENV) exec $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	@trap 'kill $$(jobs -p) 2>/dev/null' EXIT; \
+	$(RUN_ENV) $(BIN)/python manage.py db_worker & \
+	$(RUN_ENV) $(BIN)/python manage.py run_demo_host --port $(DEMO_HOST_PORT) --portal http://$(HOST):$(PORT) \
+	  --api-key $(DEMO_PARTNER_KEY) & \
+	$(RUN_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: $(VENV)/.installed-dev $(CHROMIUM) $(MO_FILES)
 	$(BIN)/python -m pytest

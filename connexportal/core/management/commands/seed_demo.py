@@ -58,6 +58,8 @@ class Command(BaseCommand):
     def seed_partner(self) -> Partner:
         partner, _ = Partner.objects.get_or_create(name=DEMO_PARTNER_NAME)
         partner.embed_origins = "\n".join(DEMO_PARTNER_ORIGINS)
+        # Its own colours, so the demo shows the white-labelling at a glance.
+        partner.primary_color, partner.accent_color = "#5b3cc4", "#0f7b6c"
         partner.is_active = True
         partner.save()
         prefix = DEMO_PARTNER_KEY.removeprefix("cxp_").split("_", 1)[0]
