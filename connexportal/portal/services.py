@@ -110,8 +110,11 @@ class RunView:
 
 @dataclass(frozen=True)
 class TaskView:
+    """A scheduled task. Views are cached, so they hold codes, not labels in one language."""
+
     id: int
-    type_name: str
+    task_type: int | None
+    upstream_type_name: str
     enabled: bool
     interval_seconds: int | None
     status: str
@@ -119,20 +122,36 @@ class TaskView:
     next_run_at: dt.datetime | None
     runs: tuple[RunView, ...]
 
+    @property
+    def type_name(self) -> str:
+        return str(labels.TASK_TYPES.get(self.task_type) or self.upstream_type_name or _("Sync"))
+
 
 @dataclass(frozen=True)
 class ConnectionView:
+    """A connection as the pages show it. Cached as last known data, so it holds no lazy or
+    translated strings: labels are looked up in the reader's language when shown."""
+
     id: int
-    name: str
-    channel: str
+    upstream_name: str
     connection_type: int | None
     website: str
     tasks: tuple[TaskView, ...]
     settings: dict[str, str] = field(repr=False)
 
     @property
+    def channel(self) -> str:
+        label = labels.CHANNELS.get(self.connection_type)
+        return str(label or routes.CONNECTION_TYPES.get(self.connection_type or -1) or _("Other channel"))
+
+    @property
+    def name(self) -> str:
+        return self.upstream_name or self.channel
+
+    @property
     def slug(self) -> str:
-        return "".join(ch for ch in self.channel.lower() if ch.isalnum()) or "custom"
+        channel = routes.CONNECTION_TYPES.get(self.connection_type or -1, "custom")
+        return "".join(ch for ch in channel.lower() if ch.isalnum())
 
     @property
     def runs(self) -> list[RunView]:
@@ -358,13 +377,11 @@ def _run_view(log) -> RunView:
 
 
 def _connection_view(connection: UserConnection) -> ConnectionView:
-    channel = labels.CHANNELS.get(connection.connection_type) or routes.CONNECTION_TYPES.get(
-        connection.connection_type or -1, _("Other channel")
-    )
     tasks = tuple(
         TaskView(
             id=task.id,
-            type_name=labels.TASK_TYPES.get(task.task_type) or task.task_type_name or _("Sync"),
+            task_type=task.task_type,
+            upstream_type_name=task.task_type_name or "",
             enabled=bool(task.enabled),
             interval_seconds=task.interval_seconds,
             status=task.status or "Idle",
@@ -378,8 +395,7 @@ def _connection_view(connection: UserConnection) -> ConnectionView:
     settings = {row.name: row.value or "" for row in connection.connection_settings if row.name not in HIDDEN_SETTINGS}
     return ConnectionView(
         id=connection.id,
-        name=connection.user_connection_name or channel,
-        channel=channel,
+        upstream_name=connection.user_connection_name or "",
         connection_type=connection.connection_type,
         website=connection.solution_website or "",
         tasks=tasks,

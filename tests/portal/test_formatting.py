@@ -44,3 +44,44 @@ def test_in_zone_shows_the_merchants_wall_clock():
     instant = dt.datetime(2026, 7, 1, 12, 0, tzinfo=dt.UTC)
     assert in_zone(instant, "America/New_York").hour == 8
     assert in_zone(instant, "Not/AZone") == instant
+
+
+def test_rows_escape_everything_connex_sends():
+    from connexportal.portal.services import OrderLine, OrderRow, ProductRow
+    from connexportal.portal.templatetags.portal import order_rows, product_rows
+
+    evil = "<script>alert(1)</script>"
+    product = ProductRow(
+        id=1,
+        name=evil,
+        sku=evil,
+        description=evil,
+        product_type=0,
+        type_label=evil,
+        sales_price=Decimal("1"),
+        unit_cost=None,
+        average_cost=None,
+        quantity_on_hand=Decimal("2"),
+        quantity_on_order=None,
+        is_manual=True,
+        has_unknown_sku=True,
+        connection_id=1,
+        connection_name=evil,
+        updated_at=None,
+        created_at=None,
+    )
+    line = OrderLine(product_name=evil, sku=evil, quantity=Decimal("1"), unit_price=Decimal("2"), total=Decimal("2"))
+    order = OrderRow(
+        id=1,
+        order_number=evil,
+        order_date=None,
+        channel=evil,
+        customer_name=evil,
+        total=Decimal("2"),
+        connection_id=1,
+        lines=(line,),
+    )
+    for html in (product_rows([product], "USD"), order_rows([order], "USD")):
+        assert "<script>" not in html
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "Unknown SKU" in product_rows([product], "USD")
