@@ -5,20 +5,39 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0003_field_verbose_names'),
+        ("accounts", "0003_field_verbose_names"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='merchant',
-            name='currency',
-            field=models.CharField(default='USD', help_text='Amounts from Connex are shown in this currency.', max_length=3, validators=[django.core.validators.RegexValidator('\\A[A-Z]{3}\\Z', 'Use a three-letter ISO 4217 code such as USD.')], verbose_name='currency'),
+            model_name="merchant",
+            name="currency",
+            field=models.CharField(
+                default="USD",
+                help_text="Amounts from Connex are shown in this currency.",
+                max_length=3,
+                validators=[
+                    django.core.validators.RegexValidator(
+                        "\\A[A-Z]{3}\\Z", "Use a three-letter ISO 4217 code such as USD."
+                    )
+                ],
+                verbose_name="currency",
+            ),
         ),
         migrations.AlterField(
-            model_name='merchant',
-            name='external_id',
-            field=models.CharField(blank=True, help_text="The partner's own id for this merchant, used by the partner API.", max_length=100, validators=[django.core.validators.RegexValidator('\\A[A-Za-z0-9._:@-]{1,100}\\Z', 'Use letters, digits and . _ : @ - only.')], verbose_name='external id'),
+            model_name="merchant",
+            name="external_id",
+            field=models.CharField(
+                blank=True,
+                help_text="The partner's own id for this merchant, used by the partner API.",
+                max_length=100,
+                validators=[
+                    django.core.validators.RegexValidator(
+                        "\\A[A-Za-z0-9._:@-]{1,100}\\Z", "Use letters, digits and . _ : @ - only."
+                    )
+                ],
+                verbose_name="external id",
+            ),
         ),
     ]
