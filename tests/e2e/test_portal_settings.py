@@ -112,7 +112,9 @@ def test_saving_keeps_the_new_window_and_every_other_setting(
     end_input.fill(field_value(end))
     page.get_by_role("button", name="Save settings").click()
 
-    expect(page.locator("#settings-form").get_by_role("status")).to_have_text("Settings saved.")
+    saved = page.locator("#settings-form").get_by_role("status")
+    expect(saved).to_contain_text("Settings saved.")
+    expect(saved.get_by_role("link", name="Go to Run now")).to_be_visible()
     expect(page.get_by_role("button", name="Run now")).to_be_enabled()
     assert setting_value(connection_id, "LastDownloadUtc").startswith(start.strftime("%Y-%m-%dT%H:%M:00"))
     assert setting_value(connection_id, "LastDownloadUtcEnd").startswith(end.strftime("%Y-%m-%dT%H:%M:00"))
@@ -144,7 +146,7 @@ def test_the_summary_choice_is_labelled_and_saved(merchant_page: Page, portal_de
     choice.select_option(label="Summary by payment method")
     page.get_by_role("button", name="Save settings").click()
 
-    expect(page.locator("#settings-form").get_by_role("status")).to_have_text("Settings saved.")
+    expect(page.locator("#settings-form").get_by_role("status")).to_contain_text("Settings saved.")
     assert setting_value(connection_id, "SummaryTransactionGroupBy") == "2"
     page.reload()
     expect(page.get_by_label("How sales reach QuickBooks")).to_have_value("2")
