@@ -215,6 +215,10 @@ class ListQueryForm(forms.Form):
     def clean_size(self):
         return self.cleaned_data.get("size") or PAGE_SIZES[1]
 
+    def context(self) -> dict:
+        """What the page needs from the query besides paging, search and sort."""
+        return {}
+
 
 class ProductQueryForm(ListQueryForm):
     sorts = PRODUCT_SORTS
@@ -246,3 +250,6 @@ class OrderQueryForm(ListQueryForm):
             start, end = end - dt.timedelta(days=30), end
         cleaned["start"], cleaned["end"] = start, end
         return cleaned
+
+    def context(self) -> dict:
+        return {"start": self.cleaned_data["start"], "end": self.cleaned_data["end"]}

@@ -534,6 +534,16 @@ def connection_run_now(*, merchant: Merchant, connection_id: int) -> RunStarted:
 # --- Products and orders -----------------------------------------------------------------
 
 
+def _require_listed_connection(merchant: Merchant, connection_id: int | None) -> None:
+    """A list filtered by connection may only name one of the merchant's connections."""
+    if connection_id is not None and connection_id not in connection_names(merchant=merchant):
+        raise NotFound(f"connection {connection_id}")
+
+
+def _page(rows: list, page: int, size: int, meta) -> Page:
+    return Page(rows=rows, page=page, size=size, total=meta.total_rows, pages=max(1, meta.total_number_of_pages))
+
+
 def products_list(
     *,
     merchant: Merchant,
@@ -548,8 +558,7 @@ def products_list(
     product_type: int | None = None,
 ) -> tuple[Page, int]:
     """A page of products and the account's unknown-SKU count."""
-    if connection_id is not None and connection_id not in connection_names(merchant=merchant):
-        raise NotFound(f"connection {connection_id}")
+    _require_listed_connection(merchant, connection_id)
     query = ProductQuery(
         page_number=page,
         page_size=size,
@@ -591,10 +600,7 @@ def products_list(
         )
         for product in result.products
     ]
-    meta = result.meta
-    return Page(rows=rows, page=page, size=size, total=meta.total_rows, pages=max(1, meta.total_number_of_pages)), (
-        result.unknown_skus_count
-    )
+    return _page(rows, page, size, result.meta), result.unknown_skus_count
 
 
 def orders_list(
@@ -609,8 +615,7 @@ def orders_list(
     direction: str = "desc",
     connection_id: int | None = None,
 ) -> Page:
-    if connection_id is not None and connection_id not in connection_names(merchant=merchant):
-        raise NotFound(f"connection {connection_id}")
+    _require_listed_connection(merchant, connection_id)
     query = OrderQuery(
         begin_date=start,
         end_date=end,
@@ -647,8 +652,7 @@ def orders_list(
         )
         for order in result.orders
     ]
-    meta = result.meta
-    return Page(rows=rows, page=page, size=size, total=meta.total_rows, pages=max(1, meta.total_number_of_pages))
+    return _page(rows, page, size, result.meta)
 
 
 def order_window_preview(

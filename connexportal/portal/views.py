@@ -189,42 +189,62 @@ def _run_status_response(request, merchant, connection_id, *, notice=None, notic
 # --- Products and orders -----------------------------------------------------------------
 
 
+def _list_page(request: HttpRequest, merchant, *, form, nav: str, sorts, template: str, fetch) -> HttpResponse:
+    """A paged, searchable, sortable list: the query string is validated by ``form`` (bad values
+    fall back to defaults), ``fetch(query, sort, direction)`` returns what the results show."""
+    form.is_valid()
+    query = form.cleaned_data
+    sort, direction = query.get("sort") or form.default_sort, query.get("dir") or form.default_dir
+    context = {
+        "nav": nav,
+        "merchant": merchant,
+        "form": form,
+        "sorts": sorts,
+        "page_sizes": PAGE_SIZES,
+        "sort": sort,
+        "dir": direction,
+        **form.context(),
+    }
+    status = 200
+    try:
+        context["connections"] = services.connection_names(merchant=merchant)
+        context.update(fetch(query, sort, direction))
+    except services.UpstreamError as exc:
+        context["error"] = exc.message
+        status = 503
+    return render(request, _partial(request, template, "results"), context, status=status)
+
+
 @require_GET
 @merchant_required
 def products(request: HttpRequest, merchant) -> HttpResponse:
     if request.brand.hide_products:
         raise Http404(_("Products are not shown in this portal."))
-    form = ProductQueryForm(request.GET)
-    form.is_valid()
-    query = form.cleaned_data
-    context = {
-        "nav": "products",
-        "merchant": merchant,
-        "form": form,
-        "sorts": PRODUCT_SORTS,
-        "page_sizes": PAGE_SIZES,
-        "sort": query.get("sort") or form.default_sort,
-        "dir": query.get("dir") or form.default_dir,
-    }
-    status = 200
-    try:
-        context["connections"] = services.connection_names(merchant=merchant)
-        context["page"], context["unknown_count"] = services.products_list(
+
+    def fetch(query, sort, direction):
+        page, unknown_count = services.products_list(
             merchant=merchant,
             page=query.get("page") or 1,
             size=query.get("size") or PAGE_SIZES[1],
             search=query.get("q") or "",
-            sort=context["sort"],
-            direction=context["dir"],
+            sort=sort,
+            direction=direction,
             connection_id=query.get("connection"),
             manual_only=bool(query.get("manual")),
             unknown_only=bool(query.get("unknown")),
             product_type=query.get("type"),
         )
-    except services.UpstreamError as exc:
-        context["error"] = exc.message
-        status = 503
-    return render(request, _partial(request, "portal/products.html", "results"), context, status=status)
+        return {"page": page, "unknown_count": unknown_count}
+
+    return _list_page(
+        request,
+        merchant,
+        form=ProductQueryForm(request.GET),
+        nav="products",
+        sorts=PRODUCT_SORTS,
+        template="portal/products.html",
+        fetch=fetch,
+    )
 
 
 @require_GET
@@ -232,35 +252,27 @@ def products(request: HttpRequest, merchant) -> HttpResponse:
 def orders(request: HttpRequest, merchant) -> HttpResponse:
     if request.brand.hide_orders:
         raise Http404(_("Orders are not shown in this portal."))
-    form = OrderQueryForm(request.GET)
-    form.is_valid()
-    query = form.cleaned_data
-    context = {
-        "nav": "orders",
-        "merchant": merchant,
-        "form": form,
-        "sorts": ORDER_SORTS,
-        "page_sizes": PAGE_SIZES,
-        "sort": query.get("sort") or form.default_sort,
-        "dir": query.get("dir") or form.default_dir,
-        "start": query["start"],
-        "end": query["end"],
-    }
-    status = 200
-    try:
-        context["connections"] = services.connection_names(merchant=merchant)
-        context["page"] = services.orders_list(
+
+    def fetch(query, sort, direction):
+        page = services.orders_list(
             merchant=merchant,
             start=query["start"],
             end=query["end"],
             page=query.get("page") or 1,
             size=query.get("size") or PAGE_SIZES[1],
             search=query.get("q") or "",
-            sort=context["sort"],
-            direction=context["dir"],
+            sort=sort,
+            direction=direction,
             connection_id=query.get("connection"),
         )
-    except services.UpstreamError as exc:
-        context["error"] = exc.message
-        status = 503
-    return render(request, _partial(request, "portal/orders.html", "results"), context, status=status)
+        return {"page": page}
+
+    return _list_page(
+        request,
+        merchant,
+        form=OrderQueryForm(request.GET),
+        nav="orders",
+        sorts=ORDER_SORTS,
+        template="portal/orders.html",
+        fetch=fetch,
+    )
