@@ -17,8 +17,8 @@ from schemathesis.specs.openapi.checks import (
 
 from connexportal.embed.api import openapi, views
 from connexportal.embed.api.schemas import Problem
-from connexportal.wsgi import application
 from tests.embed.api_helpers import Api, merchant_for, partner_with_key
+from tests.wsgi import in_test_wsgi_app
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +46,7 @@ def unlimited(settings):
 
 
 # Loaded through the WSGI app like any client would, from the URL the docs give.
-schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
+schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", in_test_wsgi_app)
 
 
 @schema.parametrize()

@@ -12,9 +12,9 @@ from django.test import Client
 
 from connexportal.core.management.commands.seed_demo import DEMO_PARTNER_KEY
 from connexportal.embed.demohost import DemoHost, DemoHostServer, MintError, launch_url_mint
-from connexportal.wsgi import application
 from tests.embed.embedding import demo_data
 from tests.portal.conftest import sandbox  # noqa: F401 - a fixture
+from tests.wsgi import in_test_wsgi_app
 
 PORTAL = "http://testserver"
 MERCHANTS = ("demo-merchant-1", "demo-merchant-2")
@@ -31,7 +31,7 @@ def demo_host(api_key: str = DEMO_PARTNER_KEY) -> DemoHost:
 
 def portal_api() -> httpx.Client:
     """The real partner API, in this thread (so in the test's transaction)."""
-    return httpx.Client(transport=httpx.WSGITransport(app=application), base_url=PORTAL)
+    return httpx.Client(transport=httpx.WSGITransport(app=in_test_wsgi_app), base_url=PORTAL)
 
 
 @pytest.mark.django_db
