@@ -93,8 +93,8 @@ def products_page(count: int = 100) -> bytes:
             "updatedAt": stamp(created + timedelta(hours=1, minutes=index)),
             "hasUnknownSku": False,
             "internalNote": "",
-            "imageUrl": f"https://cdn.example.com/p/{index}.jpg",
-            "imageUrls": [f"https://cdn.example.com/p/{index}.jpg"],
+            "imageUrl": f"https://images.example.com/p/{index}.jpg",
+            "imageUrls": [f"https://images.example.com/p/{index}.jpg"],
             "objCategoryIds": {"categoryId": index % 6, "categoryName": "Apparel", "subCategoryIds": None},
             "objUserConnectionViewModel": {"userConnectionId": 951, "userConnectionName": "QuickBooks Online"},
         }
