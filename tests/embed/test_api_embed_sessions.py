@@ -3,37 +3,14 @@
 import datetime as dt
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone
 
 from connexportal.embed.models import EmbedLaunch, EmbedSession, hash_token
-from tests.embed.api_helpers import Api, iso, merchant_for, partner_with_key, problem_type
+from tests.embed.api_helpers import iso, merchant_for, problem_type
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
 
 LAUNCH_PREFIX = "http://testserver/embed/launch/"
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def partner_a():
-    return partner_with_key("Partner A")
-
-
-@pytest.fixture
-def partner(partner_a):
-    return partner_a[0]
-
-
-@pytest.fixture
-def api(partner_a):
-    return Api(partner_a[1])
 
 
 @pytest.fixture

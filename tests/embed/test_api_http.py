@@ -3,7 +3,6 @@
 import datetime as dt
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone
 
 from connexportal.accounts.models import Merchant, Partner, PartnerApiKey
@@ -11,26 +10,9 @@ from connexportal.embed.api import idempotency, services
 from connexportal.embed.api.problems import ApiProblem
 from tests.embed.api_helpers import Api, merchant_for, partner_with_key, problem_type
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
 
 REALM = 'Bearer realm="Connex Portal partner API"'
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def partner_a():
-    return partner_with_key("Partner A")
-
-
-@pytest.fixture
-def api(partner_a):
-    return Api(partner_a[1])
 
 
 def unauthorized(detail: str) -> dict:

@@ -1,43 +1,19 @@
 """Partner API: merchants — create, list, get, update, deactivate; validation and tenancy."""
 
 import pytest
-from django.core.cache import cache
 
 from connexportal.accounts.models import ConnexAccount, Merchant
 from tests.embed.api_helpers import (
     PASSWORD,
-    Api,
     merchant_body,
     merchant_for,
     partner_with_key,
     problem_type,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
 
 NEW_PASSWORD = "a-brand-new-connex-secret"
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def partner_a():
-    return partner_with_key("Partner A")
-
-
-@pytest.fixture
-def api(partner_a):
-    return Api(partner_a[1])
-
-
-@pytest.fixture
-def partner(partner_a):
-    return partner_a[0]
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ import re
 import hypothesis
 import pytest
 import schemathesis
-from django.core.cache import cache
 from django.urls import resolve
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -20,14 +19,7 @@ from connexportal.embed.api.schemas import Problem
 from tests.embed.api_helpers import Api, merchant_for, partner_with_key
 from tests.wsgi import in_test_wsgi_app
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
 
 
 @pytest.fixture
