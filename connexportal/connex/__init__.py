@@ -32,7 +32,7 @@ from .models import (
 )
 from .ratelimit import RateLimiter
 from .results import CreateOrdersResult, OrderFailure
-from .tokens import InMemoryTokenStore, Token, TokenStore, token_key
+from .tokens import InMemoryTokenStore, Token, TokenStore, account_key
 
 __all__ = [
     "Address",
@@ -72,7 +72,7 @@ __all__ = [
     "UpdateSettingsResponse",
     "UserConnection",
     "UserConnectionRef",
+    "account_key",
     "close_shared_client",
     "shared_client",
-    "token_key",
 ]

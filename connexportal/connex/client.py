@@ -62,7 +62,7 @@ from .models import (
 )
 from .ratelimit import ACCOUNT_LIMITERS, RateLimiter
 from .results import CreateOrdersResult, OrderFailure
-from .tokens import DEFAULT_TOKEN_STORE, LOGIN_FLIGHTS, Token, TokenStore, token_key
+from .tokens import DEFAULT_TOKEN_STORE, LOGIN_FLIGHTS, PROCESS_KEY_SECRET, Token, TokenStore, account_key
 
 log = logging.getLogger("connexportal.connex")
 
@@ -92,8 +92,12 @@ class ConnexClient:
     """A typed client of one Connex account (base URL + username + password).
 
     Cheap to build: the HTTP pool, the token store, the login single-flight and
-    the rate limit bucket are shared by every client of the same account in the
-    process, so building one per request is fine. Thread-safe.
+    the rate limit bucket are shared by every client of the same credentials in
+    the process, so building one per request is fine. Thread-safe.
+
+    ``key_secret`` keys the HMAC that binds cached tokens to the exact
+    credentials (see ``tokens.account_key``); processes sharing a token store
+    must share it.
     """
 
     def __init__(
@@ -106,6 +110,7 @@ class ConnexClient:
         max_retries: int = 2,
         transport: httpx.BaseTransport | None = None,
         token_store: TokenStore | None = None,
+        key_secret: bytes = PROCESS_KEY_SECRET,
         rate_limit: float | RateLimiter | None = routes.REQUESTS_PER_SECOND,
         rate_limit_burst: int = 1,
         total_timeout: float | None = 30.0,
@@ -132,8 +137,8 @@ class ConnexClient:
         self._sleep = sleep
         self._own_http = new_client(transport) if transport is not None else None
         self._store: TokenStore = token_store if token_store is not None else DEFAULT_TOKEN_STORE
-        self.token_key = token_key(self.base_url, username)
-        self._account = self.token_key.rsplit(":", 1)[-1][:12]
+        self.token_key = account_key(self.base_url, username, password, secret=key_secret)
+        self._account = self.token_key.split(":")[3][:12]
         if isinstance(rate_limit, RateLimiter):
             self._limiter: RateLimiter | None = rate_limit
         elif rate_limit:
@@ -163,6 +168,13 @@ class ConnexClient:
             token = self._login()
             self._store.set(self.token_key, token)
             return token
+
+    def verify(self) -> None:
+        """Prove the credentials: a usable token they obtained earlier, else a fresh login.
+
+        Raises ConnexAuthError when Connex refuses them, ConnexUnavailable when it cannot tell.
+        """
+        self._token()
 
     def list_connections(self) -> list[UserConnection]:
         reply = self._call(routes.LIST_CONNECTIONS, None)

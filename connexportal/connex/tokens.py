@@ -1,14 +1,20 @@
 """Bearer tokens: the value object, where they are kept, and one login at a time per account.
 
 The portal plugs its Django-cache store in through ``TokenStore``; the client
-never imports Django. Keys come from ``token_key(base_url, username)``: a hash,
-so they fit any cache backend and say nothing about the account, and never
-derived from the password.
+never imports Django. Keys come from ``account_key(...)``: an HMAC of the base
+URL, the username *and* the password under a server secret. A token grants
+access to an account, so only the exact credentials that obtained it may find
+it again: the same username with another password is another key, and a
+changed password leaves the old token unreachable. The key fits any cache
+backend and says nothing about the account; without the secret it cannot be
+computed from a guessed username.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
+import secrets
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -79,9 +85,19 @@ class InMemoryTokenStore:
 DEFAULT_TOKEN_STORE: Final = InMemoryTokenStore()
 
 
-def token_key(base_url: str, username: str) -> str:
-    digest = hashlib.sha256(f"{base_url}\n{username}".encode()).hexdigest()
-    return f"connex:token:v1:{digest[:40]}"
+# A client built without a secret still binds keys to its credentials, within this process only.
+PROCESS_KEY_SECRET: Final = secrets.token_bytes(32)
+
+
+def account_key(base_url: str, username: str, password: str, *, secret: bytes = PROCESS_KEY_SECRET) -> str:
+    """The key of everything that grants access to one Connex login: its token, login lock and rate bucket.
+
+    The identity part (base URL and username) lets logs correlate calls of one account; the credential
+    part is an HMAC under ``secret``, so a key is only ever reached with the exact password behind it.
+    """
+    identity = hashlib.sha256(f"{base_url}\n{username}".encode()).hexdigest()[:16]
+    credential = hmac.new(secret, "\n".join((base_url, username, password)).encode(), hashlib.sha256).hexdigest()
+    return f"connex:account:v2:{identity}:{credential[:40]}"
 
 
 class SingleFlight:

@@ -89,11 +89,11 @@ class FakeConnex:
         # A fresh copy each time: a script's last response may be served many times.
         return httpx.Response(responder.status_code, headers=responder.headers, content=responder.content)
 
-    def client(self, **options) -> ConnexClient:
+    def client(self, *, password: str = PASSWORD, **options) -> ConnexClient:
         options.setdefault("token_store", InMemoryTokenStore())
         options.setdefault("rate_limit", None)
         options.setdefault("sleep", lambda seconds: None)
-        return ConnexClient(self.base_url, USERNAME, PASSWORD, transport=httpx.MockTransport(self), **options)
+        return ConnexClient(self.base_url, USERNAME, password, transport=httpx.MockTransport(self), **options)
 
 
 def _path(request: httpx.Request) -> str:

@@ -17,8 +17,8 @@ from connexportal.connex import (
     InMemoryTokenStore,
     Token,
     TokenStore,
+    account_key,
     routes,
-    token_key,
 )
 
 from . import samples
@@ -80,12 +80,29 @@ def test_in_memory_store_get_set_delete():
     assert store.get("k") is None
 
 
-def test_token_key_depends_on_base_url_and_username_only():
-    key = token_key("https://connex.example", USERNAME)
-    assert key == token_key("https://connex.example", USERNAME)
-    assert key != token_key("https://staging.connex.example", USERNAME)
-    assert key != token_key("https://connex.example", "other@example.com")
-    assert key.startswith("connex:token:") and USERNAME not in key
+def test_account_key_binds_the_exact_credentials_under_the_secret():
+    secret = b"s" * 32
+    key = account_key("https://connex.example", USERNAME, PASSWORD, secret=secret)
+    assert key == account_key("https://connex.example", USERNAME, PASSWORD, secret=secret)
+    assert key != account_key("https://staging.connex.example", USERNAME, PASSWORD, secret=secret)
+    assert key != account_key("https://connex.example", "other@example.com", PASSWORD, secret=secret)
+    assert key != account_key("https://connex.example", USERNAME, PASSWORD + "x", secret=secret)
+    # Whoever knows the username and password but not the server's secret cannot name the key.
+    assert key != account_key("https://connex.example", USERNAME, PASSWORD, secret=b"t" * 32)
+    assert key.startswith("connex:account:") and USERNAME not in key and PASSWORD not in key
+
+
+def test_the_same_username_with_another_password_never_gets_the_cached_token(fake: FakeConnex):
+    store = InMemoryTokenStore()
+    fake.on(PRODUCTS, httpx.Response(200, text=samples.PRODUCTS_RESPONSE))
+    fake.client(token_store=store).list_products()
+    assert fake.logins() == 1
+
+    fake.on(routes.LOGIN.path, httpx.Response(400, json={"title": "Invalid username or password."}))
+    impostor = fake.client(token_store=store, password="not-the-password")
+    with pytest.raises(ConnexAuthError):
+        impostor.list_products()
+    assert len(fake.calls(PRODUCTS)) == 1, "the impostor's request must never reach the products list"
 
 
 def test_a_plugged_in_store_is_used_under_one_key(fake: FakeConnex):
