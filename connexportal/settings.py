@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "connexportal.embed",
     "connexportal.sandbox",
     "connexportal.webhooks",
+    "connexportal.activity",
     "django_tasks_db",
 ]
 

@@ -50,6 +50,8 @@ def endpoint(**handlers: Handler) -> Callable[..., HttpResponse]:
                     headers={"Allow": allowed},
                 )
             key = authenticate(request)
+            # Who is acting, for the activity trail (Actor.from_request).
+            request.partner_api_key = key
             rate = rate_limit_hit(key_id=key.pk)
             if rate.exceeded:
                 raise ApiProblem(
