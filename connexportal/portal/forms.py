@@ -178,6 +178,9 @@ class WindowPreviewForm(forms.Form):
 
 
 PAGE_SIZES = (10, 25, 50, 100)
+# 100,000 pages hold a million rows at the smallest page size: no merchant list is longer, and
+# a bound keeps an absurd number typed into the URL from ever reaching Connex.
+MAX_PAGE = 100_000
 PRODUCT_SORTS = {
     "name": _("Name"),
     "sku": _("SKU"),
@@ -189,22 +192,58 @@ ORDER_SORTS = {"orderDate": _("Date"), "orderNumber": _("Order"), "totalProductS
 
 
 class ListQueryForm(forms.Form):
-    """Paging, search and sort: the query string of a list page. Bad values fall back, never 500."""
+    """Paging, search and sort: the query string of a list page.
+
+    A bad value never fails the page: it is left out (the page uses its default) and its error,
+    worded to say so, is shown as a note above the results (``notes()``).
+    """
 
     sorts: dict[str, str] = {}
     default_sort = ""
     default_dir = "asc"
 
-    page = forms.IntegerField(min_value=1, required=False)
-    size = forms.TypedChoiceField(choices=[(n, n) for n in PAGE_SIZES], coerce=int, required=False)
-    q = forms.CharField(max_length=100, required=False, strip=True)
+    page = forms.IntegerField(
+        min_value=1,
+        max_value=MAX_PAGE,
+        required=False,
+        error_messages={
+            "invalid": _("The page number is not a whole number; showing the first page."),
+            "min_value": _("Page numbers start at 1; showing the first page."),
+            "max_value": _("Page numbers stop at %(limit_value)s; showing the first page."),
+        },
+    )
+    size = forms.TypedChoiceField(
+        choices=[(n, n) for n in PAGE_SIZES],
+        coerce=int,
+        required=False,
+        error_messages={"invalid_choice": _("Rows per page can be 10, 25, 50 or 100; showing 25.")},
+    )
+    q = forms.CharField(
+        max_length=100,
+        required=False,
+        strip=True,
+        error_messages={"max_length": _("A search can be at most 100 characters; showing everything.")},
+    )
     sort = forms.CharField(required=False)
-    dir = forms.ChoiceField(choices=[("asc", "asc"), ("desc", "desc")], required=False)
-    connection = forms.IntegerField(min_value=1, required=False)
+    dir = forms.ChoiceField(
+        choices=[("asc", "asc"), ("desc", "desc")],
+        required=False,
+        error_messages={"invalid_choice": _("The sort direction can only be ascending or descending.")},
+    )
+    connection = forms.IntegerField(
+        min_value=1,
+        required=False,
+        error_messages={
+            "invalid": _("That connection is not known; showing all connections."),
+            "min_value": _("That connection is not known; showing all connections."),
+        },
+    )
 
     def clean_sort(self):
-        value = self.cleaned_data.get("sort") or self.default_sort
-        return value if value in self.sorts else self.default_sort
+        value = self.cleaned_data.get("sort")
+        if value and value not in self.sorts:
+            raise forms.ValidationError(_("The list cannot be sorted that way; showing the usual order."))
+        return value or self.default_sort
 
     def clean_dir(self):
         return self.cleaned_data.get("dir") or self.default_dir
@@ -214,6 +253,13 @@ class ListQueryForm(forms.Form):
 
     def clean_size(self):
         return self.cleaned_data.get("size") or PAGE_SIZES[1]
+
+    def notes(self) -> list[str]:
+        """Every problem found in the query, once each, in field order."""
+        notes: list[str] = []
+        for errors in self.errors.values():
+            notes.extend(error for error in errors if error not in notes)
+        return notes
 
     def context(self) -> dict:
         """What the page needs from the query besides paging, search and sort."""
@@ -230,24 +276,60 @@ class ProductQueryForm(ListQueryForm):
         coerce=int,
         empty_value=None,
         required=False,
+        error_messages={"invalid_choice": _("That product type is not known; showing all types.")},
     )
 
 
+ORDER_RANGE_DEFAULT = dt.timedelta(days=30)
+
+
 class OrderQueryForm(ListQueryForm):
+    """Adds the order date range: whole days from 2000 to a year ahead, so no date sent to Connex
+    (or computed from one, a day either side) can fall outside what a date can hold."""
+
     sorts = ORDER_SORTS
     default_sort = "orderDate"
     default_dir = "desc"
-    start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": _("The start date is not a date (use YYYY-MM-DD); showing the usual range.")},
+    )
+    end = forms.DateField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": _("The end date is not a date (use YYYY-MM-DD); showing the usual range.")},
+    )
+
+    @staticmethod
+    def date_bounds() -> tuple[dt.date, dt.date]:
+        return EARLIEST.date(), timezone.now().date() + MAX_FUTURE
+
+    def _clean_bounded(self, name: str) -> dt.date | None:
+        value = self.cleaned_data.get(name)
+        earliest, latest = self.date_bounds()
+        if value is not None and not earliest <= value <= latest:
+            raise forms.ValidationError(
+                _("Dates can run from %(earliest)s to %(latest)s; showing the usual range."),
+                code="out_of_range",
+                params={"earliest": f"{earliest:%Y-%m-%d}", "latest": f"{latest:%Y-%m-%d}"},
+            )
+        return value
+
+    def clean_start(self):
+        return self._clean_bounded("start")
+
+    def clean_end(self):
+        return self._clean_bounded("end")
 
     def clean(self):
         cleaned = super().clean()
-        today = timezone.now().date()
-        end = cleaned.get("end") or today
-        start = cleaned.get("start") or end - dt.timedelta(days=30)
+        earliest, _latest = self.date_bounds()
+        end = cleaned.get("end") or max(timezone.now().date(), cleaned.get("start") or earliest)
+        start = cleaned.get("start") or max(earliest, end - ORDER_RANGE_DEFAULT)
         if start > end:
             self.add_error("end", _("The end date must be on or after the start date."))
-            start, end = end - dt.timedelta(days=30), end
+            start = max(earliest, end - ORDER_RANGE_DEFAULT)
         cleaned["start"], cleaned["end"] = start, end
         return cleaned
 

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
+from connexportal.activity.services import Actor
 from connexportal.portal import services
 from connexportal.portal.forms import (
     ORDER_SORTS,
@@ -94,7 +95,9 @@ def connection_settings(request: HttpRequest, merchant, connection_id: int) -> H
         return render(request, template, _settings_context(request, merchant, connection, form), status=422)
     changes = form.changed_settings()
     try:
-        services.connection_settings_update(merchant=merchant, connection_id=connection_id, changes=changes)
+        services.connection_settings_update(
+            merchant=merchant, connection_id=connection_id, changes=changes, actor=Actor.from_request(request)
+        )
     except services.UpstreamError as exc:
         for name, errors in exc.field_errors.items():
             if name in form.fields:
@@ -141,7 +144,9 @@ def run_now(request: HttpRequest, merchant, connection_id: int) -> HttpResponse:
     if not request.brand.allow_run_now:
         return HttpResponseForbidden(_("Run now is switched off for this portal."))
     try:
-        started = services.connection_run_now(merchant=merchant, connection_id=connection_id)
+        started = services.connection_run_now(
+            merchant=merchant, connection_id=connection_id, actor=Actor.from_request(request)
+        )
     except services.CooldownActive as exc:
         message, level, started = str(exc), messages.WARNING, None
     except services.UpstreamError as exc:
@@ -191,7 +196,8 @@ def _run_status_response(request, merchant, connection_id, *, notice=None, notic
 
 def _list_page(request: HttpRequest, merchant, *, form, nav: str, sorts, template: str, fetch) -> HttpResponse:
     """A paged, searchable, sortable list: the query string is validated by ``form`` (bad values
-    fall back to defaults), ``fetch(query, sort, direction)`` returns what the results show."""
+    fall back to defaults, with a note saying so), ``fetch(query, sort, direction)`` returns what
+    the results show."""
     form.is_valid()
     query = form.cleaned_data
     sort, direction = query.get("sort") or form.default_sort, query.get("dir") or form.default_dir
@@ -203,6 +209,7 @@ def _list_page(request: HttpRequest, merchant, *, form, nav: str, sorts, templat
         "page_sizes": PAGE_SIZES,
         "sort": sort,
         "dir": direction,
+        "query_notes": form.notes(),
         **form.context(),
     }
     status = 200

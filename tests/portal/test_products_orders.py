@@ -145,3 +145,94 @@ def test_other_merchant_products_and_orders_are_its_own(other_client, sandbox):
     own = set(Product.objects.filter(connection__user__username=OTHER_ACCOUNT).values_list("sku", flat=True))
     assert set(skus_in(html)) <= own
     assert not set(skus_in(html)) & set(demo_products().values_list("sku", flat=True)) - own
+
+
+def range_shown(html: str) -> tuple[dt.date, dt.date]:
+    start, end = re.search(r"orders from (\d{4}-\d\d-\d\d) to (\d{4}-\d\d-\d\d)", html).groups()
+    return dt.date.fromisoformat(start), dt.date.fromisoformat(end)
+
+
+@pytest.mark.parametrize(
+    ("query", "note"),
+    [
+        ({"end": "0001-01-01"}, "Dates can run from 2000-01-01 to "),
+        ({"start": "0001-01-01"}, "Dates can run from 2000-01-01 to "),
+        ({"start": "9999-12-31"}, "Dates can run from 2000-01-01 to "),
+        ({"end": "9999-12-31"}, "Dates can run from 2000-01-01 to "),
+        ({"start": "9999-12-31", "end": "0001-01-01"}, "Dates can run from 2000-01-01 to "),
+        ({"start": "10000-01-01"}, "The start date is not a date (use YYYY-MM-DD)"),
+        ({"start": "garbage", "end": "2026-02-30"}, "The end date is not a date (use YYYY-MM-DD)"),
+        ({"start": "2000-01-01", "end": "2000-01-01"}, None),
+    ],
+)
+def test_orders_out_of_range_or_bad_dates_are_explained_not_a_500(merchant_client, sandbox, query, note):
+    response = merchant_client.get("/orders/", query)
+    html = response.content.decode()
+    assert response.status_code == 200
+    if note is None:
+        assert 'class="notice notice-warning"' not in html
+    else:
+        assert note in html
+    start, end = range_shown(html)
+    today = timezone.now().date()
+    assert dt.date(2000, 1, 1) <= start <= end <= today + dt.timedelta(days=366)
+    assert sandbox.calls[-1] == ("POST", "api/orders/list")
+
+
+def test_orders_default_range_never_starts_before_2000(merchant_client, sandbox):
+    html = merchant_client.get("/orders/", {"end": "2000-01-10"}).content.decode()
+    assert range_shown(html) == (dt.date(2000, 1, 1), dt.date(2000, 1, 10))
+
+
+def test_orders_start_alone_in_the_future_is_a_range_not_an_error(merchant_client, sandbox):
+    later = timezone.now().date() + dt.timedelta(days=10)
+    html = merchant_client.get("/orders/", {"start": f"{later:%Y-%m-%d}"}).content.decode()
+    assert range_shown(html) == (later, later)
+    assert "The end date must be on or after the start date." not in html
+
+
+@pytest.mark.parametrize("page", ["99999999999999999999", "100001", "1" * 5000, "0", "2.5", "abc"])
+def test_products_absurd_page_numbers_show_the_first_page_with_a_note(merchant_client, sandbox, page):
+    response = merchant_client.get("/products/", {"page": page})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "showing the first page." in html
+    assert f"1\u201325 of {demo_products().count()}" in html
+    assert sandbox.calls[-1] == ("POST", "api/products/list")
+
+
+def test_orders_absurd_page_number_shows_the_first_page_with_a_note(merchant_client, sandbox):
+    response = merchant_client.get("/orders/", {"page": "99999999999999999999", "start": "2000-01-01"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Page numbers stop at 100000; showing the first page." in html
+    assert "Page 1 of " in html
+
+
+def test_a_page_past_the_last_is_explained_with_a_link_to_the_last(merchant_client, sandbox):
+    pages = -(-demo_products().count() // 25)
+    response = merchant_client.get("/products/?page=100000&sort=sku", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="results")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert f"There is no page 100000: the list has {pages} pages." in html
+    assert f'href="?page={pages}&amp;sort=sku"' in html
+    assert not skus_in(html)
+
+
+def test_products_bad_sort_size_and_type_are_each_noted(merchant_client, sandbox):
+    html = merchant_client.get("/products/?size=7&sort=drop+table&dir=sideways&type=x&connection=x").content.decode()
+    for note in (
+        "Rows per page can be 10, 25, 50 or 100; showing 25.",
+        "The list cannot be sorted that way; showing the usual order.",
+        "The sort direction can only be ascending or descending.",
+        "That product type is not known; showing all types.",
+        "That connection is not known; showing all connections.",
+    ):
+        assert note in html
+    assert 'name="sort" value="name"' in html
+    assert len(skus_in(html)) == 25
+
+
+def test_good_list_queries_carry_no_notes(merchant_client, sandbox):
+    html = merchant_client.get("/products/?page=2&size=10&sort=sku&dir=desc").content.decode()
+    assert 'class="notice notice-warning"' not in html
