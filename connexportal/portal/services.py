@@ -23,6 +23,7 @@ from django.utils.translation import ngettext, pgettext_lazy
 
 from connexportal import events
 from connexportal.accounts.models import Merchant
+from connexportal.activity.services import Actor, activity_record
 from connexportal.connex import (
     ConnexAuthError,
     ConnexError,
@@ -470,13 +471,16 @@ def _require_connection(merchant: Merchant, connection_id: int) -> None:
         raise NotFound(f"connection {connection_id}")
 
 
-def connection_settings_update(*, merchant: Merchant, connection_id: int, changes: dict[str, str]) -> None:
+def connection_settings_update(
+    *, merchant: Merchant, connection_id: int, changes: dict[str, str], actor: Actor
+) -> None:
     """Send only the changed settings; everything else on the connection stays as it is."""
     _require_connection(merchant, connection_id)
     if not changes:
         return
     if HIDDEN_SETTINGS & changes.keys():
         raise UpstreamError(_("Those settings cannot be changed here."))
+    before = connection_cached(merchant=merchant, connection_id=connection_id)
     try:
         _client(merchant).update_settings(connection_id, changes)
     except ConnexError as exc:
@@ -488,6 +492,14 @@ def connection_settings_update(*, merchant: Merchant, connection_id: int, change
         merchant=merchant,
         data={"connection_id": connection_id, "changed_settings": sorted(changes)},
     )
+    activity_record(
+        action="settings.saved",
+        actor=actor,
+        merchant=merchant,
+        target=before.name,
+        changes={name: (before.settings.get(name, ""), value) for name, value in changes.items()},
+        detail={"connection_id": connection_id},
+    )
 
 
 def run_now_cooldown(*, merchant: Merchant, connection_id: int) -> int:
@@ -498,7 +510,7 @@ def run_now_cooldown(*, merchant: Merchant, connection_id: int) -> int:
     return max(0, math.ceil((until - timezone.now()).total_seconds()))
 
 
-def connection_run_now(*, merchant: Merchant, connection_id: int) -> RunStarted:
+def connection_run_now(*, merchant: Merchant, connection_id: int, actor: Actor) -> RunStarted:
     _require_connection(merchant, connection_id)
     key = _cache_key(merchant, f"run-now:{connection_id}")
     until = timezone.now() + RUN_NOW_COOLDOWN
@@ -509,6 +521,7 @@ def connection_run_now(*, merchant: Merchant, connection_id: int) -> RunStarted:
         started = _client(merchant).run_now(connection_id)
     except ConnexRejected as exc:
         if exc.status == 409:
+            _run_now_record(merchant, connection_id, actor, run_id=None, status="Running")
             return RunStarted(run_id=None, status="Running")
         cache.delete(key)
         raise _translate(exc, pgettext_lazy("Connex action", "start a sync")) from None
@@ -528,7 +541,18 @@ def connection_run_now(*, merchant: Merchant, connection_id: int) -> RunStarted:
     )
     if started.run_id is not None:
         tasks.run_watch_start(merchant=merchant, connection_id=connection_id, run_id=started.run_id)
+    _run_now_record(merchant, connection_id, actor, run_id=started.run_id, status=status)
     return RunStarted(run_id=started.run_id, status=status)
+
+
+def _run_now_record(merchant: Merchant, connection_id: int, actor: Actor, *, run_id: int | None, status: str) -> None:
+    activity_record(
+        action="run_now.started",
+        actor=actor,
+        merchant=merchant,
+        target=connection_names(merchant=merchant).get(connection_id, ""),
+        detail={"connection_id": connection_id, "run_id": run_id, "status": status},
+    )
 
 
 # --- Products and orders -----------------------------------------------------------------
