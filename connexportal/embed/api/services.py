@@ -16,6 +16,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from connexportal.accounts.models import ConnexAccount, Merchant, Partner
+from connexportal.activity.services import Actor, activity_record
 from connexportal.embed.api.schemas import EXTERNAL_ID_PATTERN
 from connexportal.embed.models import EmbedSession
 from connexportal.embed.services import launch_create
@@ -84,6 +85,7 @@ def merchant_create(
     timezone_name: str,
     currency: str,
     credentials: Credentials | None,
+    actor: Actor,
 ) -> Merchant:
     try:
         with transaction.atomic():
@@ -92,6 +94,16 @@ def merchant_create(
             )
             if credentials is not None:
                 _credentials_save(ConnexAccount(merchant=merchant), asdict(credentials))
+            activity_record(
+                action="merchant.created",
+                actor=actor,
+                merchant=merchant,
+                target=external_id,
+                changes={
+                    field: (None, getattr(merchant, field)) for field in ("name", "timezone", "currency", "is_active")
+                },
+                detail={"connex_environment": credentials.environment} if credentials is not None else None,
+            )
     except IntegrityError:
         # The unique constraint decides between two simultaneous creates; checking first would race.
         if Merchant.objects.filter(partner=partner, external_id=external_id).exists():
@@ -106,6 +118,7 @@ def merchant_update(
     external_id: str,
     changes: Mapping[str, object],
     credential_changes: Mapping[str, str] | None,
+    actor: Actor,
 ) -> Merchant:
     """Change the given merchant fields and Connex credentials; what is not given stays."""
     unknown = set(changes) - MERCHANT_FIELDS
@@ -123,20 +136,38 @@ def merchant_update(
             _credentials_save(account, credential_changes)
         if changes.get("is_active") is False:
             _embed_sessions_revoke(merchant)
+        changed = {name: (getattr(merchant, name), value) for name, value in changes.items()}
         for name, value in changes.items():
             setattr(merchant, name, value)
         if changes or credential_changes:
             merchant.save()
+        changed = {name: values for name, values in changed.items() if values[0] != values[1]}
+        if changed:
+            deactivated = changed.get("is_active") == (True, False)
+            activity_record(
+                action="merchant.deactivated" if deactivated else "merchant.changed",
+                actor=actor,
+                merchant=merchant,
+                target=external_id,
+                changes=changed,
+            )
     return merchant_get(partner=partner, external_id=external_id)
 
 
-def merchant_deactivate(*, partner: Partner, external_id: str) -> Merchant:
+def merchant_deactivate(*, partner: Partner, external_id: str, actor: Actor) -> Merchant:
     """Deactivate the merchant and end its embed sessions; deactivating an inactive merchant changes nothing."""
     with transaction.atomic():
         merchant = _merchant_locked(partner=partner, external_id=external_id)
         if merchant.is_active:
             merchant.is_active = False
             merchant.save(update_fields=["is_active", "updated_at"])
+            activity_record(
+                action="merchant.deactivated",
+                actor=actor,
+                merchant=merchant,
+                target=external_id,
+                changes={"is_active": (True, False)},
+            )
         _embed_sessions_revoke(merchant)
     return merchant
 

@@ -15,6 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from pydantic import MISSING, ValidationError
 
 from connexportal.accounts.models import Merchant, Partner
+from connexportal.activity.services import Actor
 from connexportal.embed.api import idempotency, openapi, services
 from connexportal.embed.api.http import endpoint, finish, json_response, parse_body, public
 from connexportal.embed.api.problems import (
@@ -137,6 +138,7 @@ def merchant_create(request: HttpRequest, partner: Partner) -> HttpResponse:
                 timezone_name=body.timezone,
                 currency=body.currency,
                 credentials=credentials,
+                actor=Actor.from_request(request),
             )
         return 201, merchant_out(merchant).model_dump(mode="json")
 
@@ -162,14 +164,20 @@ def merchant_update(request: HttpRequest, partner: Partner, external_id: str) ->
         }
     with service_errors():
         merchant = services.merchant_update(
-            partner=partner, external_id=external_id, changes=changes, credential_changes=credential_changes
+            partner=partner,
+            external_id=external_id,
+            changes=changes,
+            credential_changes=credential_changes,
+            actor=Actor.from_request(request),
         )
     return json_response(merchant_out(merchant))
 
 
 def merchant_deactivate(request: HttpRequest, partner: Partner, external_id: str) -> HttpResponse:
     with service_errors():
-        merchant = services.merchant_deactivate(partner=partner, external_id=external_id)
+        merchant = services.merchant_deactivate(
+            partner=partner, external_id=external_id, actor=Actor.from_request(request)
+        )
     return json_response(merchant_out(merchant))
 
 
