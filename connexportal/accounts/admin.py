@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from connexportal.accounts.branding import sniff_logo
 from connexportal.accounts.models import ConnexAccount, Merchant, Partner, PartnerApiKey, User
+from connexportal.activity.services import Actor, activity_record, api_key_label
 
 
 class ConnexAccountForm(forms.ModelForm):
@@ -66,6 +67,22 @@ class MerchantAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("connex_account", "partner")
+
+    def save_model(self, request, obj, form, change):
+        before = Merchant.objects.select_related("partner").get(pk=obj.pk) if change else None
+        super().save_model(request, obj, form, change)
+        changes = {name: (getattr(before, name, None), getattr(obj, name)) for name in form.changed_data}
+        if change and not changes:
+            return
+        if not change:
+            action = "merchant.created"
+        elif changes.get("is_active") == (True, False):
+            action = "merchant.deactivated"
+        else:
+            action = "merchant.changed"
+        activity_record(
+            action=action, actor=Actor.from_request(request), merchant=obj, target=obj.external_id, changes=changes
+        )
 
     @admin.display(description=_("environment"))
     def environment(self, merchant):
@@ -169,10 +186,55 @@ class PartnerAdmin(admin.ModelAdmin):
     inlines = [PartnerApiKeyInline]
     actions = ["issue_api_key"]
 
+    def save_model(self, request, obj, form, change):
+        before = Partner.objects.get(pk=obj.pk) if change else None
+        super().save_model(request, obj, form, change)
+        changes = {}
+        for name in form.changed_data:
+            if name == "logo_file":
+                changes["logo"] = ("", "changed")
+            elif name == "remove_logo":
+                changes["logo"] = ("", "removed")
+            elif name == "webhook_secret":
+                # Recorded as set or not; activity_record masks it by its name either way.
+                changes["webhook_secret"] = (bool(before and before.webhook_secret_encrypted), True)
+            else:
+                changes[name] = (getattr(before, name, None), getattr(obj, name))
+        if change and not changes:
+            return
+        activity_record(
+            action="partner.changed" if change else "partner.created",
+            actor=Actor.from_request(request),
+            partner=obj,
+            target=obj.name,
+            changes=changes,
+        )
+
+    def save_formset(self, request, form, formset, change):
+        super().save_formset(request, form, formset, change)
+        if formset.model is not PartnerApiKey:
+            return
+        for key_form in formset.forms:
+            if "revoked_at" not in key_form.changed_data:
+                continue
+            key, revoked_before = key_form.instance, key_form.initial.get("revoked_at")
+            if (revoked_before is None) == (key.revoked_at is None):
+                continue
+            activity_record(
+                action="api_key.revoked" if key.revoked_at else "api_key.restored",
+                actor=Actor.from_request(request),
+                partner=key.partner,
+                target=api_key_label(key),
+                changes={"revoked_at": (revoked_before, key.revoked_at)},
+            )
+
     @admin.action(description=_("Issue a new API key (shown once)"))
     def issue_api_key(self, request, queryset):
         for partner in queryset:
-            _key, plaintext = PartnerApiKey.issue(partner, name=f"admin {request.user.email}")
+            key, plaintext = PartnerApiKey.issue(partner, name=f"admin {request.user.email}")
+            activity_record(
+                action="api_key.issued", actor=Actor.from_request(request), partner=partner, target=api_key_label(key)
+            )
             self.message_user(
                 request,
                 _("New API key for %(partner)s — copy it now, it is not shown again: %(key)s")

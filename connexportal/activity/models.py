@@ -35,6 +35,8 @@ class ActivityAction(models.TextChoices):
     MERCHANT_DEACTIVATED = "merchant.deactivated", _("Merchant deactivated")
     API_KEY_ISSUED = "api_key.issued", _("API key issued")
     API_KEY_REVOKED = "api_key.revoked", _("API key revoked")
+    API_KEY_RESTORED = "api_key.restored", _("API key restored")
+    PARTNER_CREATED = "partner.created", _("Partner created")
     PARTNER_CHANGED = "partner.changed", _("Partner changed")
     LOGIN_FAILED = "login.failed", _("Login failed")
     LOGIN_LOCKED_OUT = "login.locked_out", _("Locked out after failed logins")

@@ -127,7 +127,8 @@ def api_key_label(key: PartnerApiKey) -> str:
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    address = request.META.get("REMOTE_ADDR", "")
+    # django-axes, when installed, has already worked the address out with its proxy settings.
+    address = getattr(request, "axes_ip_address", None) or request.META.get("REMOTE_ADDR", "")
     try:
         return str(ipaddress.ip_address(address))
     except ValueError:

@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from connexportal.accounts.models import Partner, PartnerApiKey
+from connexportal.activity.services import Actor, activity_record, api_key_label
 
 
 class Command(BaseCommand):
@@ -22,6 +23,8 @@ class Command(BaseCommand):
     def handle(self, *args, name: str, origins: list[str], language: str | None, **options):
         with transaction.atomic():
             partner = Partner.objects.filter(name=name).first() or Partner(name=name)
+            created = partner.pk is None
+            before = {"embed_origins": partner.embed_origins, "default_language": partner.default_language}
             known = partner.origins
             partner.embed_origins = "\n".join(known + [origin for origin in origins if origin not in known])
             if language:
@@ -32,7 +35,17 @@ class Command(BaseCommand):
                 problems = "; ".join(f"{field}: {' '.join(errors)}" for field, errors in exc.message_dict.items())
                 raise CommandError(problems) from None
             partner.save()
-            _key, plaintext = PartnerApiKey.issue(partner, name="create_partner")
+            key, plaintext = PartnerApiKey.issue(partner, name="create_partner")
+            actor = Actor.system("create_partner")
+            changes = {
+                field: (None if created else old, getattr(partner, field))
+                for field, old in before.items()
+                if created or old != getattr(partner, field)
+            }
+            if changes:
+                action = "partner.created" if created else "partner.changed"
+                activity_record(action=action, actor=actor, partner=partner, target=partner.name, changes=changes)
+            activity_record(action="api_key.issued", actor=actor, partner=partner, target=api_key_label(key))
         self.stdout.write(
             f"Partner {partner.name} (id {partner.pk}); embed origins: {', '.join(partner.origins) or 'none'}"
         )
