@@ -181,3 +181,7 @@ FIELD_ENCRYPTION_KEYS = CONFIG.encryption_keys
 # Background work (webhook deliveries, run watches) is stored in the database and run by
 # `python manage.py db_worker`; tasks queued in a transaction exist only if it commits.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# Webhooks to loopback addresses, plain http to localhost included: only for the demo partner
+# app in development. Private, link-local and other internal addresses are refused regardless
+# (connexportal/webhooks/targets.py).
+WEBHOOK_ALLOW_LOOPBACK = DEBUG

@@ -15,6 +15,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from connexportal.accounts import crypto
+from connexportal.webhooks.targets import TargetError, check_target
 
 API_KEY_PREFIX = "cxp_"
 COLOR_PATTERN = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -63,9 +64,13 @@ def validate_embed_origins(text: str) -> None:
 
 
 def validate_webhook_url(value: str) -> None:
-    parts = urlsplit(value)
-    if value and parts.scheme != "https" and (parts.hostname or "") not in {"localhost", "127.0.0.1", "::1"}:
-        raise ValidationError(_("Webhooks are only sent over https (plain http is only allowed for localhost)."))
+    """The URL and every address its host resolves to now; each delivery checks them again."""
+    if not value:
+        return
+    try:
+        check_target(value)
+    except TargetError as exc:
+        raise ValidationError(exc.message, code="webhook_target", params=exc.params) from exc
 
 
 def hash_api_key(plaintext: str) -> str:

@@ -27,14 +27,13 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 import httpx
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.tasks import task
 from django.utils import timezone
 
 from connexportal.accounts.crypto import SecretUnreadable
-from connexportal.accounts.models import validate_webhook_url
 from connexportal.webhooks.models import DeliveryState, WebhookDelivery, WebhookEvent
+from connexportal.webhooks.targets import GuardedTransport, TargetRefused, check_url
 
 logger = logging.getLogger(__name__)
 
@@ -58,9 +57,10 @@ JITTER = 0.1
 # A Retry-After longer than this is read as this: a partner's typo must not park its events for days.
 RETRY_AFTER_LIMIT = dt.timedelta(hours=6)
 TIMEOUT = httpx.Timeout(10.0, connect=3.0)
-# Only the start of a response is read and kept: enough to show the partner's error message.
-EXCERPT_BYTES = 2048
-EXCERPT_CHARS = 500
+# Only the start of a response is read and kept: enough to show the partner's error message,
+# too little to make the log a way to read whatever answered.
+EXCERPT_BYTES = 1024
+EXCERPT_CHARS = 200
 # Far longer than any request can take (TIMEOUT, per phase): a row sending for this long lost its worker.
 ABANDONED_AFTER = dt.timedelta(minutes=5)
 RETRYABLE_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
@@ -69,9 +69,14 @@ _override_client: httpx.Client | None = None
 
 
 def _new_client(transport: httpx.BaseTransport | None) -> httpx.Client:
-    # Redirects are never followed: a signed event goes to the registered URL or nowhere.
+    # Redirects are never followed: a signed event goes to the registered URL or nowhere (and a
+    # redirect's target would escape the address checks). Proxy variables are ignored likewise.
     return httpx.Client(
-        timeout=TIMEOUT, follow_redirects=False, transport=transport, headers={"User-Agent": USER_AGENT}
+        timeout=TIMEOUT,
+        follow_redirects=False,
+        trust_env=False,
+        transport=transport or GuardedTransport(),
+        headers={"User-Agent": USER_AGENT},
     )
 
 
@@ -82,7 +87,8 @@ def _shared_client() -> httpx.Client:
 
 @contextmanager
 def transport_override(transport: httpx.BaseTransport) -> Iterator[None]:
-    """Send every webhook through ``transport`` (tests: httpx.MockTransport)."""
+    """Send every webhook through ``transport`` (tests: httpx.MockTransport, or a GuardedTransport
+    over a recording network backend)."""
     global _override_client
     previous, _override_client = _override_client, _new_client(transport)
     try:
@@ -175,6 +181,7 @@ def delivery_retry_now(*, event: WebhookEvent) -> bool:
 class Outcome:
     succeeded: bool
     retryable: bool = False
+    refused: bool = False
     status_code: int | None = None
     excerpt: str = ""
     error: str = ""
@@ -204,9 +211,9 @@ def _attempt(delivery: WebhookDelivery) -> Outcome:
     if not url:
         return Outcome(succeeded=False, error="The partner has no webhook URL any more; nothing was sent.")
     try:
-        validate_webhook_url(url)
-    except ValidationError:
-        return Outcome(succeeded=False, error="The webhook URL is not https; nothing was sent.")
+        check_url(url)
+    except TargetRefused as exc:
+        return _refused(exc)
     try:
         secret = partner.get_webhook_secret()
     except SecretUnreadable:
@@ -230,6 +237,8 @@ def _post(url: str, headers: dict[str, str], body: bytes) -> Outcome:
     try:
         with _http().stream("POST", url, content=body, headers=headers) as response:
             excerpt = _excerpt(response)
+    except TargetRefused as exc:
+        return _refused(exc)
     except RETRYABLE_ERRORS as exc:
         return Outcome(succeeded=False, retryable=True, error=_describe(exc), duration_ms=_since(started))
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
@@ -247,9 +256,18 @@ def _post(url: str, headers: dict[str, str], body: bytes) -> Outcome:
     )
 
 
+def _refused(exc: TargetRefused) -> Outcome:
+    # Not retried: the address policy gives the same answer next time, and a name whose answers
+    # change between checks is the attack this refusal stops.
+    return Outcome(succeeded=False, refused=True, error=f"{exc} Nothing was sent.")
+
+
 def _record(delivery: WebhookDelivery, outcome: Outcome) -> None:
     now = timezone.now()
-    delivery.state = DeliveryState.SUCCEEDED if outcome.succeeded else DeliveryState.FAILED
+    if outcome.succeeded:
+        delivery.state = DeliveryState.SUCCEEDED
+    else:
+        delivery.state = DeliveryState.REFUSED if outcome.refused else DeliveryState.FAILED
     delivery.finished_at = now
     delivery.status_code = outcome.status_code
     delivery.response_excerpt = outcome.excerpt

@@ -56,6 +56,8 @@ class DeliveryState(models.TextChoices):
     SENDING = "sending", _("Sending")
     SUCCEEDED = "succeeded", _("Succeeded")
     FAILED = "failed", _("Failed")
+    # Not sent: the URL or an address its host resolved to is not allowed (webhooks/targets.py).
+    REFUSED = "refused", _("Refused")
 
 
 class WebhookDelivery(models.Model):

@@ -26,6 +26,12 @@ HOOK_URL = "https://hooks.partner.example/connex"
 DELIVER_PATH = "connexportal.webhooks.delivery.deliver"
 
 
+@pytest.fixture(autouse=True)
+def production_policy(settings):
+    # The address rules themselves are tested in tests/webhooks/test_targets.py.
+    settings.WEBHOOK_ALLOW_LOOPBACK = False
+
+
 @pytest.fixture
 def partner():
     partner = Partner(name="Acme Software", webhook_url=HOOK_URL)
@@ -298,12 +304,11 @@ def test_the_secret_is_never_logged_or_stored_in_the_log(event, caplog):
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"webhook_url": "http://hooks.partner.example/connex"}, "not https"),
         ({"webhook_url": ""}, "no webhook URL"),
         ({"webhook_secret_encrypted": ""}, "no webhook signing secret"),
         ({"is_active": False}, "inactive"),
     ],
-    ids=["plain-http", "url-removed", "no-secret", "inactive"],
+    ids=["url-removed", "no-secret", "inactive"],
 )
 def test_unsendable_partners_fail_without_a_request(event, partner, change, message):
     Partner.objects.filter(pk=partner.pk).update(**change)
@@ -314,7 +319,19 @@ def test_unsendable_partners_fail_without_a_request(event, partner, change, mess
     assert first.next_retry_at is None
 
 
-def test_localhost_may_use_plain_http(event, partner):
+@pytest.mark.parametrize("url", ["http://hooks.partner.example/connex", "http://localhost:8001/hooks"])
+def test_plain_http_is_refused_without_a_request(event, partner, url):
+    Partner.objects.filter(pk=partner.pk).update(webhook_url=url)
+    recorder, first, _ = send([httpx.Response(200)], event)
+    assert recorder.requests == []
+    assert first.state == DeliveryState.REFUSED
+    assert "only sent over https" in first.error
+    assert first.next_retry_at is None
+    assert event.deliveries.count() == 1
+
+
+def test_localhost_may_use_plain_http_when_loopback_targets_are_allowed(event, partner, settings):
+    settings.WEBHOOK_ALLOW_LOOPBACK = True
     Partner.objects.filter(pk=partner.pk).update(webhook_url="http://localhost:8001/hooks")
     recorder, first, _ = send([httpx.Response(200)], event)
     assert str(recorder.requests[0].url) == "http://localhost:8001/hooks"

@@ -213,7 +213,14 @@ def worker():
         signal.signal(sig, handler)
 
 
+@pytest.fixture
+def loopback_webhooks(settings):
+    # The Receiver listens on 127.0.0.1, a target allowed only in development.
+    settings.WEBHOOK_ALLOW_LOOPBACK = True
+
+
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("loopback_webhooks")
 def test_run_now_reaches_the_partner_through_the_worker(merchant_client, partner, connection, worker):  # noqa: F811
     with Receiver() as receiver:
         Partner.objects.filter(pk=partner.pk).update(webhook_url=receiver.url)

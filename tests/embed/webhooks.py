@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -53,17 +54,32 @@ class Recorder:
 
 
 class Receiver:
-    """A real HTTP server on 127.0.0.1 that records what it receives and answers 200."""
+    """A real HTTP server on 127.0.0.1 that records what it receives and answers ``status``.
 
-    def __init__(self) -> None:
+    With ``tls`` (an ssl.SSLContext for the server side) it speaks https and records the server
+    name (SNI) each client asked for; ``host`` is then the name the URL uses for it.
+    """
+
+    def __init__(
+        self,
+        *,
+        status: int = 200,
+        headers: Mapping[str, str] | None = None,
+        tls: ssl.SSLContext | None = None,
+        host: str = "127.0.0.1",
+    ) -> None:
         self.received: list[tuple[dict[str, str], bytes]] = []
+        self.server_names: list[str | None] = []
         received = self.received
+        answer_headers = dict(headers or {})
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 received.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                self.send_response(200)
+                self.send_response(status)
+                for name, value in answer_headers.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
                 self.wfile.write(b"ok")
@@ -72,7 +88,12 @@ class Receiver:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks/connex"
+        scheme = "http"
+        if tls is not None:
+            tls.sni_callback = lambda _socket, name, _context: self.server_names.append(name)
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+            scheme = "https"
+        self.url = f"{scheme}://{host}:{self.server.server_port}/hooks/connex"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def __enter__(self) -> Receiver:
