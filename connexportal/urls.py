@@ -19,5 +19,7 @@ urlpatterns = [
     path("api/v1/", include("connexportal.embed.api.urls")),
 ]
 
+handler400 = core_views.bad_request
+
 if settings.CONNEX_SANDBOX:
     urlpatterns.append(path("sandbox/", include("connexportal.sandbox.urls")))

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -27,3 +30,12 @@ def home(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated and request.user.merchant_id:
         return redirect("portal:connections")
     return render(request, "core/home.html")
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's 400 page, except for a form body over DATA_UPLOAD_MAX_MEMORY_SIZE: that one is
+    a 413 saying what happened (Django raises it as a 400 wherever request.POST is first read)."""
+    if isinstance(exception, RequestDataTooBig):
+        context = {"limit": settings.DATA_UPLOAD_MAX_MEMORY_SIZE}
+        return render(request, "core/request_too_large.html", context, status=413)
+    return defaults.bad_request(request, exception)

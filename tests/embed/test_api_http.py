@@ -287,3 +287,28 @@ def test_a_bug_answers_500_problem_details_and_is_logged(api, partner_a, monkeyp
     }
     assert "partner API GET /api/v1/merchants/acme failed" in caplog.text
     assert "boom" in caplog.text
+
+
+def test_a_body_over_the_upload_limit_is_a_413_problem_not_a_500(api, settings, caplog):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = api.post("/merchants", {"external_id": "acme", "name": "x" * 1000})
+    assert response.status_code == 413
+    assert response["Content-Type"] == "application/problem+json"
+    assert response["Cache-Control"] == "no-store"
+    assert response.json() == {
+        "type": problem_type("payload-too-large"),
+        "title": "Request body too large",
+        "status": 413,
+        "detail": "The request body is larger than 1000 bytes, the most this API accepts.",
+    }
+    assert not Merchant.objects.filter(external_id="acme").exists()
+    assert "Traceback" not in caplog.text
+    assert not [record for record in caplog.records if record.levelname == "ERROR"]
+
+
+def test_a_body_over_the_default_limit_is_a_413(api, partner_a):
+    merchant_for(partner_a[0], "acme", name="Acme")
+    response = api.patch("/merchants/acme", {"name": "x" * (3 * 1024 * 1024)})
+    assert response.status_code == 413
+    assert Merchant.objects.get(external_id="acme").name == "Acme"
+    assert response.json()["detail"] == "The request body is larger than 2621440 bytes, the most this API accepts."

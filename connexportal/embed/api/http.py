@@ -7,6 +7,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from pydantic import BaseModel, ValidationError
@@ -15,6 +17,7 @@ from connexportal.embed.api.auth import authenticate
 from connexportal.embed.api.problems import (
     MALFORMED_REQUEST,
     METHOD_NOT_ALLOWED,
+    PAYLOAD_TOO_LARGE,
     RATE_LIMITED,
     SERVER_ERROR,
     UNSUPPORTED_MEDIA_TYPE,
@@ -114,10 +117,17 @@ def parse_body[M: BaseModel](request: HttpRequest, model: type[M]) -> tuple[M, d
             f"Send the body as JSON with 'Content-Type: application/json' (this request sent {sent}).",
             headers={f"Accept-{request.method.title()}": "application/json"},
         )
-    if not request.body.strip():
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        raise ApiProblem(
+            PAYLOAD_TOO_LARGE, f"The request body is larger than {limit} bytes, the most this API accepts."
+        ) from None
+    if not body.strip():
         raise ApiProblem(MALFORMED_REQUEST, "The request body is empty; send a JSON object.")
     try:
-        text = request.body.decode("utf-8")
+        text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise ApiProblem(MALFORMED_REQUEST, "The request body is not UTF-8; JSON must be sent as UTF-8.") from None
     try:

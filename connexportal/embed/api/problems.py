@@ -51,6 +51,9 @@ IDEMPOTENCY_KEY_IN_USE = ProblemKind(
     409,
     "A request with this Idempotency-Key is still being processed; retry after it finishes.",
 )
+PAYLOAD_TOO_LARGE = ProblemKind(
+    "payload-too-large", "Request body too large", 413, "The body is larger than the API accepts; send less."
+)
 UNSUPPORTED_MEDIA_TYPE = ProblemKind(
     "unsupported-media-type", "Unsupported media type", 415, "Request bodies must be sent as application/json."
 )
@@ -78,6 +81,7 @@ PROBLEM_KINDS = (
     MERCHANT_EXISTS,
     MERCHANT_INACTIVE,
     IDEMPOTENCY_KEY_IN_USE,
+    PAYLOAD_TOO_LARGE,
     UNSUPPORTED_MEDIA_TYPE,
     VALIDATION,
     IDEMPOTENCY_KEY_REUSED,
