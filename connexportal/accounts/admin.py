@@ -145,6 +145,12 @@ class PartnerForm(forms.ModelForm):
             "accent_color": forms.TextInput(attrs={"type": "color"}),
             "embed_origins": forms.Textarea(attrs={"rows": 3}),
         }
+        help_texts = {
+            "webhook_url": _(
+                "A public https URL. Its host must resolve to public addresses only; that is checked "
+                "again before every delivery."
+            ),
+        }
 
     def clean_logo_file(self):
         upload = self.cleaned_data.get("logo_file")

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import re
 import secrets
 import zoneinfo
@@ -27,29 +28,93 @@ def validate_color(value: str) -> None:
         raise ValidationError(_("Use a colour as #rrggbb, for example #1f5fbf."))
 
 
+# scheme://host[:port] and nothing else. The host part is checked further below: a DNS name or
+# an IP literal. Origins are written into the Content-Security-Policy header, where a space, a
+# quote, a comma or a ';' would end the source and start a new one (or a new directive).
+ORIGIN_PATTERN = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*)://(?P<host>\[[^\]]*\]|[^/:?#@\[\]]+)(?::(?P<port>[0-9]*))?")
+DNS_LABEL_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+
+
 def parse_origins(text: str) -> list[str]:
-    return [line.strip() for line in re.split(r"[\s,]+", text or "") if line.strip()]
+    """The origins written one per line (or separated by spaces or commas), each once."""
+    return list(dict.fromkeys(part.strip() for part in re.split(r"[\s,]+", text or "") if part.strip()))
+
+
+def _is_origin_host(host: str) -> bool:
+    """A DNS name of letters, digits and hyphens (an IDNA name in its xn-- form), an IPv4 address
+    or a bracketed IPv6 address: what a browser writes in an origin, nothing else."""
+    if host.startswith("["):
+        if "%" in host:  # a zone id names an interface of one machine, never a web origin
+            return False
+        try:
+            ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            return False
+        return host.endswith("]")
+    if len(host) > 253:
+        return False
+    labels = host.split(".")
+    if not all(DNS_LABEL_PATTERN.fullmatch(label) for label in labels):
+        return False
+    if labels[-1].isdigit():
+        # Only a whole IPv4 address may end in a number (1.2.3 or 999.1.1.1 are neither).
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            return False
+    return True
 
 
 def validate_origin(origin: str) -> None:
-    """An exact origin: scheme://host[:port], https (plain http only for localhost, for development)."""
-    parts = urlsplit(origin)
+    """An exact origin: scheme://host[:port], https (plain http only for localhost, for development).
+
+    The host must be a DNS name or an IP literal, written as a browser serializes it, so that no
+    stored origin can add anything else to the frame-ancestors policy it is written into.
+    """
+    lowered = origin.lower()
+    match = ORIGIN_PATTERN.fullmatch(lowered)
+    try:
+        parts = urlsplit(origin)
+    except ValueError:  # an unbalanced or invalid [IPv6] host
+        parts = None
     problem = None
-    if parts.scheme not in ("https", "http") or not parts.hostname:
+    params = {"origin": origin}
+    if parts is None or parts.scheme not in ("https", "http") or not parts.hostname:
         problem = _("%(origin)s is not an origin; write it as https://host or https://host:port.")
     elif parts.path or parts.query or parts.fragment or parts.username or parts.password:
         problem = _("%(origin)s must be an origin only: no path, query, fragment or credentials.")
-    elif parts.scheme == "http" and parts.netloc.rsplit(":", 1)[0] not in LOCAL_HOSTS:
-        problem = _("%(origin)s must use https (plain http is only allowed for localhost).")
-    elif origin != f"{parts.scheme}://{parts.netloc.lower()}" or "*" in origin:
+    elif "*" in origin:
         problem = _("%(origin)s must be written exactly, in lower case, without wildcards.")
-    else:
-        try:
-            parts.port  # noqa: B018 - raises on a bad port
-        except ValueError:
-            problem = _("%(origin)s has an invalid port.")
+    elif match is None or not _is_origin_host(match["host"]):
+        ascii_form = _idna_origin(origin)
+        if ascii_form and ascii_form != origin:
+            problem = _("%(origin)s must be written with its host in ASCII: %(ascii)s.")
+            params["ascii"] = ascii_form
+        else:
+            problem = _("%(origin)s has no valid host name: use letters, digits, hyphens and dots, or an IP address.")
+    elif match["port"] is not None and not (match["port"] and match["port"][0] != "0" and int(match["port"]) <= 65535):
+        problem = _("%(origin)s has an invalid port.")
+    elif match["scheme"] == "http" and match["host"] not in LOCAL_HOSTS:
+        problem = _("%(origin)s must use https (plain http is only allowed for localhost).")
+    elif origin != lowered:
+        problem = _("%(origin)s must be written exactly, in lower case, without wildcards.")
     if problem:
-        raise ValidationError(problem, params={"origin": origin})
+        raise ValidationError(problem, params=params)
+
+
+def _idna_origin(origin: str) -> str | None:
+    """``origin`` with an internationalised host in its ASCII (xn--) form, if it has one."""
+    match = ORIGIN_PATTERN.fullmatch(origin.lower())
+    if match is None or match["host"].isascii():
+        return None
+    try:
+        host = match["host"].encode("idna").decode("ascii")
+    except UnicodeError:
+        return None
+    if not _is_origin_host(host):
+        return None
+    port = f":{match['port']}" if match["port"] is not None else ""
+    return f"{match['scheme']}://{host}{port}"
 
 
 def validate_embed_origins(text: str) -> None:

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -17,7 +18,7 @@ from django.views.decorators.http import require_GET
 from django_htmx.http import push_url, reswap, retarget, trigger_client_event
 
 from connexportal.accounts.branding import brand_for
-from connexportal.accounts.models import Partner
+from connexportal.accounts.models import Partner, validate_origin
 from connexportal.embed import services
 from connexportal.embed.services import Refusal
 
@@ -92,7 +93,17 @@ def frame_ancestors(partner: Partner | None) -> list[str]:
     """
     if partner is None:
         return ["*"]
-    return partner.origins or [CSP.NONE]
+    # Validated again on every use: an origin stored before validation was tightened (one
+    # holding a ';' or a quote, say) would otherwise be written into the CSP header as is.
+    safe = []
+    for origin in partner.origins:
+        try:
+            validate_origin(origin)
+        except ValidationError:
+            logger.warning("embed origin %r of partner %s dropped from frame-ancestors: not valid", origin, partner.pk)
+            continue
+        safe.append(origin)
+    return safe or [CSP.NONE]
 
 
 def refusal_response(

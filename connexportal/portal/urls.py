@@ -12,4 +12,5 @@ urlpatterns = [
     path("connections/<int:connection_id>/runs/", views.run_status, name="run-status"),
     path("products/", views.products, name="products"),
     path("orders/", views.orders, name="orders"),
+    path("activity/", views.activity, name="activity"),
 ]

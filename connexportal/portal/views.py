@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
@@ -13,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
+from connexportal.activity.selectors import merchant_activity
 from connexportal.activity.services import Actor
 from connexportal.portal import services
 from connexportal.portal.forms import (
@@ -283,3 +285,30 @@ def orders(request: HttpRequest, merchant) -> HttpResponse:
         template="portal/orders.html",
         fetch=fetch,
     )
+
+
+# --- Activity ----------------------------------------------------------------------------
+
+ACTIVITY_PAGE_SIZE = 25
+
+
+@require_GET
+@merchant_required
+def activity(request: HttpRequest, merchant) -> HttpResponse:
+    entries = merchant_activity(merchant=merchant)
+    total = entries.count()
+    pages = max(1, math.ceil(total / ACTIVITY_PAGE_SIZE))
+    try:
+        number = min(max(int(request.GET.get("page", "1")), 1), pages)
+    except ValueError:
+        number = 1
+    start = (number - 1) * ACTIVITY_PAGE_SIZE
+    page = services.Page(
+        rows=list(entries[start : start + ACTIVITY_PAGE_SIZE]),
+        page=number,
+        size=ACTIVITY_PAGE_SIZE,
+        total=total,
+        pages=pages,
+    )
+    context = {"nav": "activity", "merchant": merchant, "page": page}
+    return render(request, _partial(request, "portal/activity.html", "results"), context)

@@ -5,7 +5,8 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 
 from connexportal.accounts.branding import sniff_logo
-from connexportal.accounts.models import Merchant, Partner, PartnerApiKey, validate_embed_origins
+from connexportal.accounts.models import Merchant, Partner, PartnerApiKey, parse_origins, validate_embed_origins
+from connexportal.embed.views import frame_ancestors
 
 pytestmark = pytest.mark.django_db
 
@@ -14,7 +15,16 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 @pytest.mark.parametrize(
     "origin",
-    ["https://app.example.com", "https://app.example.com:8443", "http://localhost:8001", "http://127.0.0.1:3000"],
+    [
+        "https://app.example.com",
+        "https://app.example.com:8443",
+        "http://localhost:8001",
+        "http://127.0.0.1:3000",
+        "http://[::1]:8000",
+        "https://xn--bcher-kva.example",
+        "https://203.0.113.7",
+        "https://[2001:db8::1]:8443",
+    ],
 )
 def test_valid_embed_origins(origin):
     validate_embed_origins(origin)
@@ -32,12 +42,45 @@ def test_valid_embed_origins(origin):
         ("https://*.example.com", "exactly, in lower case, without wildcards"),
         ("https://app.example.com:99999", "invalid port"),
         ("ftp://app.example.com", "is not an origin"),
+        ("https://app.example.com;script-src", "has no valid host name"),
+        ("https://app.example.com;", "has no valid host name"),
+        ("https://'self'", "has no valid host name"),
+        ('https://app.example.com"', "has no valid host name"),
+        ("https://app_1.example.com", "has no valid host name"),
+        ("https://-app.example.com", "has no valid host name"),
+        ("https://app.example.com.", "has no valid host name"),
+        ("https://999.1.2.3", "has no valid host name"),
+        ("https://[fe80::1%eth0]", "has no valid host name"),
+        ("https://[::1", "is not an origin"),
+        ("https://app.example.com:", "invalid port"),
+        ("https://app.example.com:0443", "invalid port"),
+        ("https://bücher.example", "with its host in ASCII: https://xn--bcher-kva.example"),
     ],
 )
 def test_invalid_embed_origins_say_why(origin, message):
     with pytest.raises(ValidationError) as caught:
         validate_embed_origins(f"https://ok.example.com\n{origin}")
     assert any(message in text for text in caught.value.messages)
+
+
+def test_origins_are_split_on_spaces_and_commas_so_a_policy_cannot_ride_along():
+    with pytest.raises(ValidationError) as caught:
+        validate_embed_origins("https://ok.example.com 'unsafe-inline',https://b.example.com")
+    assert caught.value.messages == ["'unsafe-inline' is not an origin; write it as https://host or https://host:port."]
+    assert parse_origins("https://a.example\nhttps://a.example, https://b.example") == [
+        "https://a.example",
+        "https://b.example",
+    ]
+
+
+def test_frame_ancestors_drop_an_unsafe_origin_stored_before_validation():
+    # .create() skips the model's validators, as the values saved before the fix did.
+    partner = Partner.objects.create(
+        name="Old", embed_origins="https://ok.example.com\nhttps://evil.example.com;script-src\nhttps://*"
+    )
+    assert frame_ancestors(partner) == ["https://ok.example.com"]
+    partner.embed_origins = "https://evil.example.com;script-src"
+    assert frame_ancestors(partner) == ["'none'"]
 
 
 @pytest.mark.parametrize(
