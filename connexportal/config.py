@@ -11,7 +11,9 @@ import base64
 import binascii
 import hashlib
 import os
+import re
 from collections.abc import Mapping
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -24,7 +26,25 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DEV_SECRET_KEY = "django-insecure-dev-only-key-never-use-in-production-0123456789"
 
 # Variables whose rejected value may be repeated in an error; the others can hold secrets.
-_ECHO_SAFE = frozenset({"DEBUG", "CONNEX_SANDBOX", "LOG_LEVEL", "CONNEX_RATE_LIMIT"})
+_ECHO_SAFE = frozenset(
+    {
+        "DEBUG",
+        "CONNEX_SANDBOX",
+        "LOG_LEVEL",
+        "CONNEX_RATE_LIMIT",
+        "ADMIN_URL",
+        "SESSION_IDLE_TIMEOUT",
+        "TRUSTED_PROXY_COUNT",
+        "EMAIL_HOST",
+        "EMAIL_PORT",
+        "EMAIL_USE_TLS",
+        "DEFAULT_FROM_EMAIL",
+    }
+)
+
+ADMIN_URL_PATTERN = re.compile(r"(?:[A-Za-z0-9._~-]+/)+")
+HOST_PATTERN = re.compile(r"[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]")
+EMAIL_ADDRESS_PATTERN = re.compile(r"[^@\s<>]+@[^@\s<>]+")
 
 CommaList = Annotated[list[str], NoDecode]
 
@@ -70,6 +90,15 @@ class Config(BaseSettings):
     FIELD_ENCRYPTION_KEYS: CommaList = Field(default_factory=list)
     CONNEX_RATE_LIMIT: float = Field(4.0, ge=0)
     LOG_LEVEL: str = "INFO"
+    ADMIN_URL: str = "admin/"
+    SESSION_IDLE_TIMEOUT: int = Field(7200, ge=300, le=30 * 86400)
+    TRUSTED_PROXY_COUNT: int = Field(0, ge=0, le=10)
+    EMAIL_HOST: str = ""
+    EMAIL_PORT: int = Field(25, ge=1, le=65535)
+    EMAIL_HOST_USER: str = ""
+    EMAIL_HOST_PASSWORD: str = ""
+    EMAIL_USE_TLS: bool = False
+    DEFAULT_FROM_EMAIL: str = "Connex Portal <noreply@localhost>"
 
     @classmethod
     def settings_customise_sources(
@@ -128,6 +157,13 @@ class Config(BaseSettings):
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return level
 
+    @field_validator("ADMIN_URL")
+    @classmethod
+    def _admin_url(cls, value: str) -> str:
+        if not ADMIN_URL_PATTERN.fullmatch(value) or any(part in (".", "..") for part in value.split("/")):
+            raise ValueError("must be a relative path ending with '/' and without a leading '/', such as admin/")
+        return value
+
     @model_validator(mode="after")
     def _production_requirements(self) -> Config:
         if self.DEBUG:
@@ -161,6 +197,25 @@ class Config(BaseSettings):
             "sandbox": self.CONNEX_SANDBOX_URL,
         }
         return {name: url for name, url in named.items() if url}
+
+    @property
+    def mailer(self) -> dict:
+        """Django's MAILERS["default"]: SMTP, except in DEBUG without an EMAIL_HOST, where mail goes to the console."""
+        if self.DEBUG and not self.EMAIL_HOST:
+            return {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+        return {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                # Without EMAIL_HOST, production relays through an MTA on the machine itself, as Django does.
+                "host": self.EMAIL_HOST or "localhost",
+                "port": self.EMAIL_PORT,
+                "username": self.EMAIL_HOST_USER,
+                "password": self.EMAIL_HOST_PASSWORD,
+                "use_tls": self.EMAIL_USE_TLS,
+                # A slow mail server must not hold a request (and its worker) for long.
+                "timeout": 10,
+            },
+        }
 
 
 def load_config(environ: Mapping[str, str] | None = None) -> Config:

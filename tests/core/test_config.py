@@ -91,3 +91,80 @@ def test_missing_secret_key_stops_startup(manage):
     assert result.returncode == 2
     assert "SECRET_KEY: required when DEBUG is off" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# --- Logins: admin path, idle sessions, client address, mail --------------------------------
+
+
+def test_login_defaults():
+    config = load_config({"DEBUG": "true"})
+    assert config.ADMIN_URL == "admin/"
+    assert config.SESSION_IDLE_TIMEOUT == 7200
+    assert config.TRUSTED_PROXY_COUNT == 0
+    assert config.mailer == {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+
+
+def test_production_mails_over_smtp_even_without_a_host():
+    mailer = load_config(PRODUCTION).mailer
+    assert mailer["BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
+    assert (mailer["OPTIONS"]["host"], mailer["OPTIONS"]["port"]) == ("localhost", 25)
+
+
+@pytest.mark.parametrize("debug", ["true", "false"])
+def test_smtp_settings_reach_the_mailer(debug):
+    config = load_config(
+        {
+            **PRODUCTION,
+            "DEBUG": debug,
+            "EMAIL_HOST": "smtp.example.com",
+            "EMAIL_PORT": "587",
+            "EMAIL_HOST_USER": "portal",
+            "EMAIL_HOST_PASSWORD": "mail-pass-1",
+            "EMAIL_USE_TLS": "true",
+            "DEFAULT_FROM_EMAIL": "Connex Portal <portal@example.com>",
+        }
+    )
+    assert config.mailer["BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
+    assert config.mailer["OPTIONS"] == {
+        "host": "smtp.example.com",
+        "port": 587,
+        "username": "portal",
+        "password": "mail-pass-1",
+        "use_tls": True,
+        "timeout": 10,
+    }
+    assert config.DEFAULT_FROM_EMAIL == "Connex Portal <portal@example.com>"
+
+
+def test_login_values_parse():
+    config = load_config(
+        {"DEBUG": "1", "ADMIN_URL": "staff-7f3a/site/", "SESSION_IDLE_TIMEOUT": "900", "TRUSTED_PROXY_COUNT": "2"}
+    )
+    assert (config.ADMIN_URL, config.SESSION_IDLE_TIMEOUT, config.TRUSTED_PROXY_COUNT) == ("staff-7f3a/site/", 900, 2)
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({"ADMIN_URL": "/admin/"}, "ADMIN_URL: must be a relative path ending with '/'"),
+        ({"ADMIN_URL": "admin"}, "ADMIN_URL: must be a relative path ending with '/'"),
+        ({"ADMIN_URL": ""}, "ADMIN_URL: must be a relative path ending with '/'"),
+        ({"ADMIN_URL": "../admin/"}, "ADMIN_URL: must be a relative path ending with '/'"),
+        ({"ADMIN_URL": "staff//"}, "ADMIN_URL: must be a relative path ending with '/'"),
+        ({"ADMIN_URL": "my admin/"}, "ADMIN_URL: must be a relative path ending with '/'"),
+        (
+            {"SESSION_IDLE_TIMEOUT": "60"},
+            "SESSION_IDLE_TIMEOUT: Input should be greater than or equal to 300 (got '60')",
+        ),
+        ({"SESSION_IDLE_TIMEOUT": "2h"}, "SESSION_IDLE_TIMEOUT: Input should be a valid integer"),
+        ({"TRUSTED_PROXY_COUNT": "-1"}, "TRUSTED_PROXY_COUNT: Input should be greater than or equal to 0"),
+        ({"EMAIL_HOST": "smtp://mail.example.com"}, "EMAIL_HOST: must be a host name or IP address only"),
+        ({"EMAIL_HOST": "mail.example.com:587"}, "EMAIL_HOST: must be a host name or IP address only"),
+        ({"EMAIL_PORT": "0"}, "EMAIL_PORT: Input should be greater than or equal to 1"),
+        ({"EMAIL_PORT": "smtp"}, "EMAIL_PORT: Input should be a valid integer"),
+        ({"EMAIL_USE_TLS": "maybe"}, "EMAIL_USE_TLS: Input should be a valid boolean"),
+        ({"DEFAULT_FROM_EMAIL": "portal"}, "DEFAULT_FROM_EMAIL: must be an email address"),
+    ],
+)
+def test_each_bad_login_variable_names_itself(environ, expected):
+    assert error_for({"DEBUG": "1", **environ}).startswith(expected)
