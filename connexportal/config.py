@@ -164,6 +164,21 @@ class Config(BaseSettings):
             raise ValueError("must be a relative path ending with '/' and without a leading '/', such as admin/")
         return value
 
+    @field_validator("EMAIL_HOST")
+    @classmethod
+    def _email_host(cls, value: str) -> str:
+        if value and not HOST_PATTERN.fullmatch(value):
+            raise ValueError("must be a host name or IP address only (no scheme, port or path)")
+        return value
+
+    @field_validator("DEFAULT_FROM_EMAIL")
+    @classmethod
+    def _from_address(cls, value: str) -> str:
+        _name, address = parseaddr(value)
+        if not EMAIL_ADDRESS_PATTERN.fullmatch(address):
+            raise ValueError("must be an email address, optionally with a name: Portal <noreply@example.com>")
+        return value
+
     @model_validator(mode="after")
     def _production_requirements(self) -> Config:
         if self.DEBUG:
