@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import ssl
 import typing
 
 import httpcore
@@ -235,9 +236,6 @@ class GuardedBackend(httpcore.NetworkBackend):
             str(address), port, timeout=timeout, local_address=local_address, socket_options=socket_options
         )
 
-    def connect_unix_socket(self, path, timeout=None, socket_options=None) -> httpcore.NetworkStream:
-        raise TargetRefused(gettext("Webhooks are not sent to local sockets."), {})
-
     def sleep(self, seconds: float) -> None:
         self._inner.sleep(seconds)
 
@@ -246,7 +244,7 @@ class GuardedTransport(httpx.HTTPTransport):
     """httpx's own transport, opening its connections through GuardedBackend and ignoring proxy
     variables from the environment (a proxy would connect on our behalf, past every check)."""
 
-    def __init__(self, *, verify: typing.Any = True, network_backend: httpcore.NetworkBackend | None = None):
+    def __init__(self, *, verify: ssl.SSLContext | bool = True, network_backend: httpcore.NetworkBackend | None = None):
         super().__init__(verify=verify, trust_env=False)
         # HTTPTransport takes no network backend: its pool is rebuilt with ours, with the same
         # TLS settings and httpx's default limits (httpx is pinned in requirements.txt).

@@ -89,6 +89,7 @@ def test_the_document_lists_exactly_the_routes_and_methods_the_api_has():
         ("/merchants/{external_id}", "GET"),
         ("/merchants/{external_id}", "PATCH"),
         ("/merchants/{external_id}/deactivate", "POST"),
+        ("/merchants/{external_id}/activity", "GET"),
         ("/embed-sessions", "POST"),
         ("/openapi.json", "GET"),
     }

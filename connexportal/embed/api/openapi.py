@@ -37,6 +37,8 @@ from connexportal.embed.api.problems import (
     ProblemKind,
 )
 from connexportal.embed.api.schemas import (
+    ActivityListQuery,
+    ActivityPage,
     EmbedSessionCreate,
     EmbedSessionOut,
     ExternalId,
@@ -53,7 +55,7 @@ SECURITY_SCHEME = "partnerApiKey"
 REF = "#/components/schemas/{model}"
 
 REQUEST_MODELS: tuple[type[BaseModel], ...] = (MerchantCreate, MerchantUpdate, EmbedSessionCreate)
-RESPONSE_MODELS: tuple[type[BaseModel], ...] = (MerchantOut, MerchantPage, EmbedSessionOut, Problem)
+RESPONSE_MODELS: tuple[type[BaseModel], ...] = (MerchantOut, MerchantPage, ActivityPage, EmbedSessionOut, Problem)
 
 AUTHENTICATED_PROBLEMS = (UNAUTHORIZED, RATE_LIMITED)
 BODY_PROBLEMS = (MALFORMED_REQUEST, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, VALIDATION)
@@ -198,6 +200,49 @@ OPERATIONS: tuple[Operation, ...] = (
         response=MerchantOut,
         example_response={**EXAMPLE_MERCHANT, "is_active": False, "updated_at": "2026-03-09T17:45:00Z"},
         problems=(NOT_FOUND,),
+        takes_external_id=True,
+    ),
+    Operation(
+        method="get",
+        path="/merchants/{external_id}/activity",
+        operation_id="listMerchantActivity",
+        summary="List a merchant's activity",
+        description=(
+            "What was done to or for one of your merchants, newest first: settings saved (old and new values), "
+            "syncs started, Connex credentials changed or checked, the merchant created, changed or deactivated. "
+            "Each entry says who did it (a merchant user, your user in the embedded portal, an API key, staff or "
+            "the system) and through which channel. Secrets are recorded masked. Entries are kept for the "
+            "retention period the portal is configured with (a year by default), then deleted."
+        ),
+        status=200,
+        response=ActivityPage,
+        example_response={
+            "items": [
+                {
+                    "id": 4182,
+                    "created_at": "2026-03-05T09:31:12.004000Z",
+                    "action": "settings.saved",
+                    "action_label": "Settings saved",
+                    "actor": {"kind": "embedded", "label": "ana@acme.example"},
+                    "channel": "embedded",
+                    "target": "Shopify - Acme Outdoor",
+                    "changes": {
+                        "SummaryTransactionGroupBy": {"old": "0", "new": "2"},
+                    },
+                }
+            ],
+            "pagination": {"page": 1, "page_size": 50, "total_items": 1, "total_pages": 1},
+            "links": {
+                "self": "https://portal.example.com/api/v1/merchants/acme-001/activity?page=1&page_size=50",
+                "first": "https://portal.example.com/api/v1/merchants/acme-001/activity?page=1&page_size=50",
+                "last": "https://portal.example.com/api/v1/merchants/acme-001/activity?page=1&page_size=50",
+                "prev": None,
+                "next": None,
+            },
+        },
+        problems=(NOT_FOUND, VALIDATION),
+        query=ActivityListQuery,
+        example_query="?page=1&page_size=50",
         takes_external_id=True,
     ),
     Operation(

@@ -21,6 +21,7 @@ from django.core.validators import validate_email
 from pydantic import MISSING, AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
 from connexportal.accounts.models import ConnexEnvironment
+from connexportal.activity.models import ActivityAction, ActorKind, Channel
 
 # The same characters the Merchant model allows; "." and ".." alone cannot be path segments.
 EXTERNAL_ID_PATTERN = r"^[A-Za-z0-9._:@-]{1,100}$"
@@ -308,6 +309,47 @@ class MerchantPage(BaseModel):
     """One page of the partner's merchants, oldest first."""
 
     items: list[MerchantOut]
+    pagination: Pagination
+    links: PageLinks
+
+
+class ActivityListQuery(MerchantListQuery):
+    """The query string of a merchant's activity (lax: query values are strings)."""
+
+
+class ActivityActor(BaseModel):
+    kind: str = Field(
+        json_schema_extra={"enum": [choice.value for choice in ActorKind]},
+        description="user, staff, embedded (a user of yours in the embedded portal), api_key, system or anonymous.",
+    )
+    label: str = Field(description="An email address, an API key's name and prefix, or what the system part is.")
+
+
+class ActivityChange(BaseModel):
+    old: Any = Field(description="The value before; secrets read '••••' when set, '' when not.")
+    new: Any = Field(description="The value after, masked the same way.")
+
+
+class ActivityEntryOut(BaseModel):
+    """One thing done to or for the merchant, as the activity trail recorded it."""
+
+    id: int
+    created_at: dt.datetime
+    action: str = Field(json_schema_extra={"enum": [choice.value for choice in ActivityAction]})
+    action_label: str = Field(description="The action in words.")
+    actor: ActivityActor
+    channel: str = Field(
+        json_schema_extra={"enum": [choice.value for choice in Channel]},
+        description="Where it came from: direct (the portal), embedded, api, admin or system.",
+    )
+    target: str = Field(description="What it was done to, such as a connection's name; may be empty.")
+    changes: dict[str, ActivityChange] = Field(description="Field name -> old and new value.")
+
+
+class ActivityPage(BaseModel):
+    """One page of a merchant's activity, newest first."""
+
+    items: list[ActivityEntryOut]
     pagination: Pagination
     links: PageLinks
 

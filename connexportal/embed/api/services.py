@@ -16,6 +16,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from connexportal.accounts.models import ConnexAccount, Merchant, Partner
+from connexportal.activity.models import ActivityEntry
+from connexportal.activity.selectors import merchant_activity
 from connexportal.activity.services import Actor, activity_record
 from connexportal.embed.api.schemas import EXTERNAL_ID_PATTERN
 from connexportal.embed.models import EmbedSession
@@ -182,6 +184,11 @@ def embed_launch_create(
     return launch_create(
         partner=partner, merchant=merchant, user_email=user_email, language=language, ttl_seconds=ttl_seconds
     )
+
+
+def merchant_activity_list(*, partner: Partner, external_id: str) -> QuerySet[ActivityEntry]:
+    """The activity trail of one of the partner's merchants, newest first (what its /activity/ page shows)."""
+    return merchant_activity(merchant=merchant_get(partner=partner, external_id=external_id))
 
 
 def _addressable(partner: Partner, external_id: str) -> QuerySet[Merchant]:

@@ -8,6 +8,7 @@ urlpatterns = [
     path("merchants", views.merchants, name="merchants"),
     path("merchants/<str:external_id>", views.merchant, name="merchant"),
     path("merchants/<str:external_id>/deactivate", views.merchant_deactivation, name="merchant-deactivate"),
+    path("merchants/<str:external_id>/activity", views.merchant_activity, name="merchant-activity"),
     path("embed-sessions", views.embed_sessions, name="embed-sessions"),
     path("openapi.json", views.openapi_json, name="openapi"),
     path("docs", views.docs, name="docs"),

@@ -11,10 +11,12 @@ from urllib.parse import urlencode
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import translation
 from django.views.decorators.csrf import csrf_exempt
 from pydantic import MISSING, ValidationError
 
 from connexportal.accounts.models import Merchant, Partner
+from connexportal.activity.models import ActivityAction, ActivityEntry
 from connexportal.activity.services import Actor
 from connexportal.embed.api import idempotency, openapi, services
 from connexportal.embed.api.http import endpoint, finish, json_response, parse_body, public
@@ -28,6 +30,11 @@ from connexportal.embed.api.problems import (
     validation_problem,
 )
 from connexportal.embed.api.schemas import (
+    ActivityActor,
+    ActivityChange,
+    ActivityEntryOut,
+    ActivityListQuery,
+    ActivityPage,
     ConnexAccountOut,
     EmbedSessionCreate,
     EmbedSessionOut,
@@ -200,9 +207,59 @@ def embed_session_create(request: HttpRequest, partner: Partner) -> HttpResponse
     return _idempotent(request, partner, data, create)
 
 
+def merchant_activity_list(request: HttpRequest, partner: Partner, external_id: str) -> HttpResponse:
+    params = {name: request.GET[name] for name in ActivityListQuery.model_fields if name in request.GET}
+    try:
+        query = ActivityListQuery.model_validate(params)
+    except ValidationError as exc:
+        raise validation_problem(exc, ActivityListQuery, detail="The query string is invalid; see errors.") from None
+    with service_errors():
+        entries = services.merchant_activity_list(partner=partner, external_id=external_id)
+    total = entries.count()
+    total_pages = max(1, math.ceil(total / query.page_size))
+    start = (query.page - 1) * query.page_size
+    items = list(entries[start : start + query.page_size]) if query.page <= total_pages else []
+
+    def link(page: int) -> str:
+        return request.build_absolute_uri(f"{request.path}?{urlencode({'page': page, 'page_size': query.page_size})}")
+
+    page = ActivityPage(
+        items=[activity_entry_out(entry) for entry in items],
+        pagination=Pagination(page=query.page, page_size=query.page_size, total_items=total, total_pages=total_pages),
+        links=PageLinks(
+            self=link(query.page),
+            first=link(1),
+            last=link(total_pages),
+            prev=link(min(query.page - 1, total_pages)) if query.page > 1 else None,
+            next=link(query.page + 1) if query.page < total_pages else None,
+        ),
+    )
+    return json_response(page)
+
+
+def activity_entry_out(entry: ActivityEntry) -> ActivityEntryOut:
+    return ActivityEntryOut(
+        id=entry.pk,
+        created_at=entry.created_at,
+        action=entry.action,
+        action_label=_in_english(ActivityAction(entry.action).label),
+        actor=ActivityActor(kind=entry.actor_kind, label=entry.actor_label),
+        channel=entry.channel,
+        target=entry.target,
+        changes={field: ActivityChange(old=old, new=new) for field, old, new in entry.change_rows},
+    )
+
+
+def _in_english(label) -> str:
+    # The API speaks English whatever Accept-Language asks for (see http.finish).
+    with translation.override("en"):
+        return str(label)
+
+
 merchants = endpoint(get=merchant_list, post=merchant_create)
 merchant = endpoint(get=merchant_get, patch=merchant_update)
 merchant_deactivation = endpoint(post=merchant_deactivate)
+merchant_activity = endpoint(get=merchant_activity_list)
 embed_sessions = endpoint(post=embed_session_create)
 
 
