@@ -1,6 +1,8 @@
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.template.response import TemplateResponse
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext_lazy as _
 
 from connexportal.accounts.branding import sniff_logo
@@ -236,14 +238,21 @@ class PartnerAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Issue a new API key (shown once)"))
     def issue_api_key(self, request, queryset):
+        """The new keys on a page of their own, the action's response: never in a message, which
+        the cookie (or session) message storage would keep and send back to the browser."""
+        issued = []
         for partner in queryset:
             key, plaintext = PartnerApiKey.issue(partner, name=f"admin {request.user.email}")
             activity_record(
                 action="api_key.issued", actor=Actor.from_request(request), partner=partner, target=api_key_label(key)
             )
-            self.message_user(
-                request,
-                _("New API key for %(partner)s — copy it now, it is not shown again: %(key)s")
-                % {"partner": partner.name, "key": plaintext},
-                messages.WARNING,
-            )
+            issued.append((partner, plaintext))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("New API keys"),
+            "issued": issued,
+        }
+        response = TemplateResponse(request, "admin/accounts/partner/api_keys_issued.html", context)
+        add_never_cache_headers(response)
+        return response

@@ -209,3 +209,23 @@ def test_merchant_codes_refuse_trailing_newlines_and_spaces(field, value):
     with pytest.raises(ValidationError) as caught:
         Merchant(name="X", **{field: value}).full_clean()
     assert field in caught.value.message_dict
+
+
+def test_admin_shows_new_api_keys_once_on_the_actions_own_page_never_in_a_cookie(admin_client):
+    import re
+
+    from django.urls import reverse
+
+    acme, other = Partner.objects.create(name="Acme"), Partner.objects.create(name="Other")
+    changelist = reverse("admin:accounts_partner_changelist")
+    response = admin_client.post(changelist, {"action": "issue_api_key", "_selected_action": [acme.pk, other.pk]})
+    html = response.content.decode()
+
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    keys = re.findall(r"<td>(\w+)</td><td><code>(cxp_[^<]+)</code></td>", html)
+    assert {name: PartnerApiKey.authenticate(key).partner for name, key in keys} == {"Acme": acme, "Other": other}
+    for _name, key in keys:
+        assert all(key not in morsel.value for morsel in response.cookies.values())
+        assert all(key not in str(value) for value in admin_client.session.values())
+        assert key not in admin_client.get(changelist).content.decode()
