@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ("accounts", "0005_connex_account_verified_at"),
+        ("accounts", "0004_anchored_validators"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
