@@ -1,7 +1,9 @@
-"""Embedding state: single-use launch tokens and the embed sessions they are exchanged for.
+"""Embedding state: single-use launch tokens, the embed sessions they are exchanged for, and the
+single-use navigation tickets that open one full page inside the frame.
 
-Only hashes of tokens are stored; the plaintext lives in the launch URL (launch
-tokens) or in the embedded page's memory and request headers (session tokens).
+Only hashes of tokens are stored; the plaintext lives in the launch URL (launch tokens), in the
+embedded page's memory and request headers (session tokens), or for at most a minute in the
+address of one page load (navigation tickets).
 """
 
 from __future__ import annotations
@@ -60,3 +62,25 @@ class EmbedSession(models.Model):
 
     def __str__(self) -> str:
         return f"embed session for {self.merchant}"
+
+
+class NavigationTicket(models.Model):
+    """A single-use pass for one full-page load inside the frame, where no header can be sent.
+
+    ``sealed_session_token`` is the session token encrypted with a key derived from the ticket
+    itself (see services), so that the page the ticket opens can carry the session on without the
+    database holding anything that opens it: the row alone, like a spent ticket alone, is useless.
+    """
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    session = models.ForeignKey(EmbedSession, on_delete=models.CASCADE, related_name="navigation_tickets")
+    sealed_session_token = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["expires_at"])]
+
+    def __str__(self) -> str:
+        return f"navigation ticket for embed session {self.session_id}"

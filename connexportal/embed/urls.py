@@ -6,4 +6,5 @@ app_name = "embed"
 
 urlpatterns = [
     path("launch/<str:token>", views.launch, name="launch"),
+    path("navigation-tickets", views.navigation_ticket, name="navigation-ticket"),
 ]

@@ -1,20 +1,21 @@
-"""The embedded portal's entry (the launch URL) and the pages that say why it would not open."""
+"""The embedded portal's entry (the launch URL), its navigation tickets, and the pages that say
+why it would not open."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils import translation
 from django.utils.csp import CSP
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import push_url, reswap, retarget, trigger_client_event
 
 from connexportal.accounts.branding import brand_for
@@ -24,8 +25,9 @@ from connexportal.embed.services import Refusal
 
 logger = logging.getLogger(__name__)
 
-# The query parameter that carries the session token on plain (non-htmx) navigations.
-EMBED_PARAM = "embed"
+# The query parameter that carries a navigation ticket on a full-page load inside the frame.
+# The session token itself is never put in a URL.
+TICKET_PARAM = "ticket"
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,14 @@ SESSION_ENDED = RefusalPage(
     401,
     _("Your session has ended"),
     _("To keep your account safe, the portal closes a session after a while."),
+    "session_expired",
+)
+# A page address opened without the session: a spent or expired ticket (a reload, a copied link,
+# a line of an access log) or none at all (a reload once the ticket is gone from the address).
+PAGE_NEEDS_SESSION = RefusalPage(
+    401,
+    _("This page cannot be opened from its address"),
+    _("To keep your account safe, pages of the portal open only from within the portal, and only once."),
     "session_expired",
 )
 WRITE_WITHOUT_HEADER = RefusalPage(
@@ -125,7 +135,7 @@ def refusal_response(
         "partner": partner,
         "embed_event": {"type": page.host_event, "reason": reason} if page.host_event else None,
     }
-    if request.htmx and page is SESSION_ENDED:
+    if request.htmx and page.host_event == "session_expired":
         response = render(request, "embed/refused.html#notice", context, status=page.status)
         retarget(response, "#main")
         reswap(response, "innerHTML")
@@ -159,9 +169,53 @@ def launch(request: HttpRequest, token: str) -> HttpResponse:
     )
     request.embed_partner = session.partner
     request.embed_frame_ancestors = frame_ancestors(session.partner)
-    response = HttpResponseRedirect(f"{reverse('portal:connections')}?{urlencode({EMBED_PARAM: session_token})}")
+    ticket = services.navigation_ticket_create(session=session, session_token=session_token)
+    response = HttpResponseRedirect(url_with_ticket(reverse("portal:connections"), ticket))
     # Applies to the redirected request: it keeps the host page's origin as the referrer, which
     # the embedded page checks against the partner's origins to address its messages (Firefox
     # has no location.ancestorOrigins). The pages themselves send no referrer at all.
     response["Referrer-Policy"] = "origin"
     return response
+
+
+def url_with_ticket(path: str, ticket: str) -> str:
+    separator = "&" if "?" in path else "?"
+    return f"{path}{separator}{urlencode({TICKET_PARAM: ticket})}"
+
+
+def portal_page(path: str) -> str | None:
+    """``path`` (path and query) when it names a page of the merchant portal on this site, else None.
+
+    Any ticket in it is dropped: the caller adds a fresh one.
+    """
+    # "//host" and "/\host" are other sites to a browser; a scheme or host is never a portal page.
+    if not path.startswith("/") or path.startswith(("//", "/\\")):
+        return None
+    parts = urlsplit(path)
+    if parts.scheme or parts.netloc:
+        return None
+    try:
+        match = resolve(parts.path)
+    except Resolver404:
+        return None
+    if match.namespace != "portal":
+        return None
+    query = [(name, value) for name, value in parse_qsl(parts.query, keep_blank_values=True) if name != TICKET_PARAM]
+    return f"{parts.path}?{urlencode(query)}" if query else parts.path
+
+
+@require_POST
+def navigation_ticket(request: HttpRequest) -> JsonResponse:
+    """A ticket for one full-page load of a portal page inside the frame: ``{"url": ...}``.
+
+    For the frame script, before a navigation that cannot carry the session header (a link htmx
+    does not take, a plain GET form). Only a request authorised by the header reaches here: the
+    middleware refuses a session from anywhere else on a POST.
+    """
+    if request.embed_session is None:
+        return JsonResponse({"error": "An embed session is required."}, status=401)
+    target = portal_page(request.POST.get("path", ""))
+    if target is None:
+        return JsonResponse({"error": "path must be a page of the portal."}, status=400)
+    ticket = services.navigation_ticket_create(session=request.embed_session, session_token=request.embed_token)
+    return JsonResponse({"url": url_with_ticket(target, ticket)}, status=201)

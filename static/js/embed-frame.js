@@ -1,12 +1,26 @@
 // The embedded portal's side of the conversation with the host page (the host runs
-// static/connex-embed.js). Loaded only on embedded pages; the server renders its settings into
-// #connex-embed: the partner's allowed origins, the session token, and the event of a refusal page.
+// static/connex-embed.js), and how it moves between pages without ever putting the session
+// token in a URL. Loaded only on embedded pages; the server renders its settings into
+// #connex-embed: the partner's allowed origins, the session token (this page's memory only),
+// the event of a refusal page, and where to mint navigation tickets.
 (function () {
   "use strict";
 
+  var HEADER = "X-Connex-Embed";
   var configElement = document.getElementById("connex-embed");
-  if (!configElement || window.parent === window) return;
+  if (!configElement) return;
   var config = JSON.parse(configElement.textContent);
+
+  // The ticket that opened this page is spent: take it out of the address at once, so that the
+  // history entry, a reload and anything built from location.href hold no trace of it.
+  (function forgetTicket() {
+    var url = new URL(window.location.href);
+    if (!url.searchParams.has(config.ticket_param)) return;
+    url.searchParams.delete(config.ticket_param);
+    window.history.replaceState(window.history.state, "", url.pathname + url.search + url.hash);
+  })();
+
+  if (window.parent === window) return;
   var origins = config.origins || [];
   var hostOrigin = pickHostOrigin();
   if (!hostOrigin) return;
@@ -21,6 +35,7 @@
   };
   var DETAIL_FIELDS = ["connection_id", "run_id", "reason"];
   var sessionEnded = false;
+  var leaving = false;
 
   // The page that framed this one, if the partner allows it. Chromium and Safari name it in
   // location.ancestorOrigins; elsewhere the referrer of the first page holds it (the launch
@@ -36,6 +51,11 @@
       } catch (error) {
         // Not a URL: nothing to learn from it.
       }
+    }
+    if (!origins.length) {
+      // A refusal that names no partner holds no data and no controls: whichever page frames
+      // it may hear why, so that it can open the portal again.
+      return config.event ? candidates[0] || null : null;
     }
     for (var i = 0; i < candidates.length; i++) {
       if (origins.indexOf(candidates[i]) !== -1) return candidates[i];
@@ -62,11 +82,20 @@
     post("session_expired", detail);
   }
 
-  // The page's path for the host, without the session token.
+  // The page's path for the host, without any ticket.
   function portalPath(url) {
     var parsed = new URL(url, window.location.href);
-    parsed.searchParams.delete("embed");
+    parsed.searchParams.delete(config.ticket_param);
     return parsed.pathname + parsed.search;
+  }
+
+  // Why the portal refused a request made with the header (its HX-Trigger names the reason).
+  function refusalReason(xhr) {
+    try {
+      return JSON.parse(xhr.getResponseHeader("HX-Trigger"))["connex:session_expired"].reason;
+    } catch (error) {
+      return "expired";
+    }
   }
 
   // --- Height: the host sizes the iframe to the content, so the portal never scrolls inside it.
@@ -97,17 +126,81 @@
     });
   });
 
-  if (window.htmx) {
-    // History entries keep the session token, so that back, forward and reload (plain
-    // navigations, which cannot send the header) still open the portal. The page itself sends
-    // no referrer, so the token leaves the frame in no request header.
-    document.addEventListener("htmx:beforeHistoryUpdate", function (event) {
-      var url = new URL(event.detail.history.path, window.location.href);
-      url.searchParams.set("embed", config.token);
-      event.detail.history.path = url.pathname + url.search + url.hash;
-    });
+  if (window.htmx && config.token) {
     document.addEventListener("htmx:pushedIntoHistory", function (event) {
       post("navigated", { path: portalPath(event.detail.path) });
+    });
+    // Back and forward fetch the page with htmx, which sends the header, rather than reload it:
+    // a reload carries no session (history holds none) and would only show a refusal.
+    window.htmx.config.refreshOnHistoryMiss = false;
+    document.addEventListener("htmx:historyCacheMiss", function (event) {
+      event.detail.xhr.setRequestHeader(HEADER, config.token);
+    });
+    document.addEventListener("htmx:historyRestore", function (event) {
+      post("navigated", { path: portalPath(event.detail.path) });
+    });
+    document.addEventListener("htmx:historyCacheMissLoadError", function (event) {
+      if (event.detail.xhr.status === 401) tellSessionEnded({ reason: refusalReason(event.detail.xhr) });
+    });
+  }
+
+  // --- Full-page loads: a link or GET form that htmx did not take (it prevents the default of
+  // those it takes) opens with a navigation ticket minted for it, never with the token.
+  function openWithTicket(url) {
+    if (leaving || sessionEnded) return;
+    leaving = true;
+    var headers = {};
+    headers[HEADER] = config.token;
+    window
+      .fetch(config.tickets, {
+        method: "POST",
+        headers: headers,
+        body: new URLSearchParams({ path: url.pathname + url.search }),
+        credentials: "omit",
+        cache: "no-store",
+      })
+      .then(function (response) {
+        if (response.status === 401) {
+          leaving = false;
+          tellSessionEnded({ reason: "expired" });
+          return null;
+        }
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        return response.json();
+      })
+      .then(function (minted) {
+        if (minted) window.location.assign(minted.url + url.hash);
+      })
+      .catch(function () {
+        leaving = false;
+      });
+  }
+
+  function sameSitePage(url) {
+    return url.origin === window.location.origin;
+  }
+
+  if (config.token) {
+    document.addEventListener("click", function (event) {
+      if (event.defaultPrevented || event.button !== 0) return;
+      if (event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+      var link = event.target.closest ? event.target.closest("a[href]") : null;
+      if (!link || link.hasAttribute("download") || (link.target && link.target !== "_self")) return;
+      var url = new URL(link.href, window.location.href);
+      if (!sameSitePage(url)) return;
+      var here = new URL(window.location.href);
+      if (url.hash && url.pathname === here.pathname && url.search === here.search) return;
+      event.preventDefault();
+      openWithTicket(url);
+    });
+    document.addEventListener("submit", function (event) {
+      var form = event.target;
+      if (event.defaultPrevented || (form.getAttribute("method") || "get").toLowerCase() !== "get") return;
+      var url = new URL(form.action, window.location.href);
+      if (!sameSitePage(url)) return;
+      event.preventDefault();
+      url.search = new URLSearchParams(new FormData(form, event.submitter)).toString();
+      openWithTicket(url);
     });
   }
 

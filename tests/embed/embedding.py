@@ -13,6 +13,8 @@ from tests.portal.conftest import DEMO_ACCOUNT, OTHER_ACCOUNT, sandbox_connectio
 
 PARTNER_ORIGINS = ("https://app.partner.example", "http://localhost:8001")
 EMBED_HEADER = "HTTP_X_CONNEX_EMBED"
+# What a browser sends with a page it loads into an iframe.
+IN_FRAME = {"HTTP_SEC_FETCH_DEST": "iframe"}
 
 
 @dataclass
@@ -65,11 +67,18 @@ def open_session(merchant, **options) -> str:
     """Launch the portal for ``merchant`` as the iframe would; returns the session token."""
     response = Client().get(launch_path(merchant, **options))
     assert response.status_code == 302, response.status_code
-    return session_token_from(response["Location"])
+    return session_token_from(Client().get(response["Location"], **IN_FRAME))
 
 
-def session_token_from(location: str) -> str:
-    return parse_qs(urlsplit(location).query)["embed"][0]
+def ticket_from(location: str) -> str:
+    """The navigation ticket in a URL (the launch redirect's, a minted one)."""
+    return parse_qs(urlsplit(location).query)["ticket"][0]
+
+
+def session_token_from(page) -> str:
+    """The session token a page hands its frame script (and htmx) to send in the header."""
+    assert page.status_code == 200, page.status_code
+    return frame_config(page.content.decode())["token"]
 
 
 def csp_directives(response) -> dict[str, list[str]]:
@@ -79,6 +88,17 @@ def csp_directives(response) -> dict[str, list[str]]:
         name, *values = part.split()
         directives[name] = values
     return directives
+
+
+def expected_config(*, origins, token=None, event=None) -> dict:
+    """The frame script's settings on a page (see frame_config) with these origins, token and event."""
+    return {
+        "origins": list(origins),
+        "token": token,
+        "event": event,
+        "tickets": "/embed/navigation-tickets",
+        "ticket_param": "ticket",
+    }
 
 
 def frame_config(html: str) -> dict | None:

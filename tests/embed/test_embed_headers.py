@@ -4,7 +4,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from tests.embed.embedding import PARTNER_ORIGINS, csp_directives, demo_data, launch_path, open_session
+from tests.embed.embedding import IN_FRAME, PARTNER_ORIGINS, csp_directives, demo_data, launch_path, open_session
 from tests.portal.conftest import sandbox  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +35,8 @@ def assert_unframable(response) -> None:
 def embedded_pages(demo, token):
     connection = demo.runnable
     yield "connections (header)", Client().get("/connections/", HTTP_X_CONNEX_EMBED=token)
-    yield "connections (url)", Client().get("/connections/", {"embed": token})
+    minted = Client().post("/embed/navigation-tickets", {"path": "/connections/"}, HTTP_X_CONNEX_EMBED=token)
+    yield "connections (ticket)", Client().get(minted.json()["url"], **IN_FRAME)
     yield "settings", Client().get(f"/connections/{connection.id}/settings/", HTTP_X_CONNEX_EMBED=token)
     yield "products", Client().get("/products/", HTTP_X_CONNEX_EMBED=token)
     yield "orders", Client().get("/orders/", HTTP_X_CONNEX_EMBED=token)
@@ -100,10 +101,27 @@ def test_a_session_ended_page_can_be_framed_by_the_partner(demo):
     token = open_session(demo.merchant)
     EmbedSession.objects.update(revoked_at=timezone.now())
 
-    response = Client().get("/connections/", {"embed": token})
+    response = Client().get("/connections/", HTTP_X_CONNEX_EMBED=token)
 
     assert response.status_code == 401
     assert_framable_by(response, PARTNER_ORIGINS)
+
+
+def test_a_page_reopened_without_its_session_can_be_framed_by_any_page_and_shows_nothing(demo):
+    from connexportal.accounts.models import User
+
+    client = Client()
+    client.force_login(User.objects.get(email="merchant@demo.test"))
+
+    response = client.get("/connections/", **IN_FRAME)
+
+    assert response.status_code == 401
+    # It names no one (not even the merchant logged in on the portal's own site): any page may frame it.
+    assert_framable_by(response, ["*"])
+    html = response.content.decode()
+    assert "merchant@demo.test" not in html
+    assert "Log out" not in html
+    assert demo.partner.name not in html
 
 
 @pytest.mark.parametrize("path", ["/", "/login/", "/admin/login/", "/healthz"])

@@ -10,15 +10,19 @@ from django.db import connection as db_connection
 from django.test import Client
 
 from connexportal.embed import services
-from connexportal.embed.models import EmbedLaunch, EmbedSession, hash_token
-from connexportal.embed.services import SESSION_TTL
+from connexportal.embed.models import EmbedLaunch, EmbedSession, NavigationTicket, hash_token
+from connexportal.embed.services import NAVIGATION_TICKET_TTL, SESSION_TTL
 from tests.embed.embedding import (
+    IN_FRAME,
     PARTNER_ORIGINS,
     csp_directives,
     demo_data,
+    expected_config,
     frame_config,
     launch_path,
+    open_session,
     session_token_from,
+    ticket_from,
 )
 from tests.portal.conftest import sandbox  # noqa: F401 - a fixture
 
@@ -45,27 +49,33 @@ def test_launch_opens_the_merchants_connections_in_a_new_session(demo):
     path = launch_path(demo.merchant, user_email="Pat@Partner.Example", language="fr")
     with time_machine.travel(START, tick=False):
         response = Client().get(path)
-        page = Client().get(response["Location"])
+        page = Client().get(response["Location"], **IN_FRAME)
 
     assert response.status_code == 302
     location = response["Location"]
-    assert location.startswith("/connections/?embed=")
-    token = session_token_from(location)
+    # The first page opens with a single-use navigation ticket, never with the session token.
+    assert location.startswith("/connections/?ticket=")
+    ticket = NavigationTicket.objects.get()
+    assert ticket.token_hash == hash_token(ticket_from(location))
+    assert (ticket.created_at, ticket.expires_at, ticket.used_at) == (START, START + NAVIGATION_TICKET_TTL, START)
+    token = session_token_from(page)
+    assert token not in location
     session = EmbedSession.objects.get()
+    assert ticket.session == session
     assert session.token_hash == hash_token(token)
-    assert token not in {session.token_hash, session.launch.token_hash}
+    assert token not in {session.token_hash, session.launch.token_hash, ticket.sealed_session_token}
     assert (session.partner, session.merchant) == (demo.partner, demo.merchant)
     assert (session.user_email, session.language) == ("Pat@Partner.Example", "fr")
     assert session.expires_at == START + SESSION_TTL
     assert session.launch.used_at == START
 
-    assert page.status_code == 200
     html = page.content.decode()
     for link in demo.connection_links:
         assert link in html
     for link in demo.other_connection_links:
         assert link not in html
     assert '<html lang="fr"' in html
+    assert f'"X-Connex-Embed": "{token}"' in html
 
 
 def test_launch_token_works_once(demo):
@@ -81,11 +91,9 @@ def test_launch_token_works_once(demo):
     assert_no_merchant_data(html, demo)
     assert EmbedSession.objects.count() == 1
     # The host page hears why, so that it can mint a new launch URL; only the partner may frame it.
-    assert frame_config(html) == {
-        "origins": list(PARTNER_ORIGINS),
-        "token": None,
-        "event": {"type": "launch_invalid", "reason": "used"},
-    }
+    assert frame_config(html) == expected_config(
+        origins=PARTNER_ORIGINS, event={"type": "launch_invalid", "reason": "used"}
+    )
     assert csp_directives(replay)["frame-ancestors"] == list(PARTNER_ORIGINS)
 
 
@@ -122,8 +130,9 @@ def test_unknown_launch_token_is_refused_without_naming_anyone(demo):
     assert "Open the portal again from the software you use it in." in html
     assert_no_merchant_data(html, demo)
     assert demo.partner.name not in html
-    # No partner, so no origin to address a message to; the page holds nothing worth framing-protection.
-    assert frame_config(html) is None
+    # No partner, so no origins: the page holds nothing worth framing-protection, and whichever
+    # page frames it hears why.
+    assert frame_config(html) == expected_config(origins=[], event={"type": "launch_invalid", "reason": "unknown"})
     assert csp_directives(response)["frame-ancestors"] == ["*"]
     assert not EmbedSession.objects.exists()
 
@@ -177,7 +186,7 @@ def test_launch_redirect_keeps_only_the_host_origin_as_referrer(demo):
 
 def test_sessions_last_an_hour_from_launch(demo):
     with time_machine.travel(START, tick=False):
-        token = session_token_from(Client().get(launch_path(demo.merchant))["Location"])
+        token = open_session(demo.merchant)
     with time_machine.travel(START + SESSION_TTL - dt.timedelta(seconds=1), tick=False):
         assert Client().get("/connections/", HTTP_X_CONNEX_EMBED=token).status_code == 200
     with time_machine.travel(START + SESSION_TTL, tick=False):

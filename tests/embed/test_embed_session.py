@@ -1,4 +1,6 @@
-"""Embed sessions on requests: header and URL rules, tenancy, expiry, and isolation from login cookies."""
+"""Embed sessions on requests: the header rules, tenancy, expiry, and isolation from login cookies.
+
+Navigation tickets, the only thing a URL may carry, are in test_embed_navigation.py."""
 
 import datetime as dt
 import json
@@ -11,7 +13,16 @@ from django.utils import timezone
 
 from connexportal.embed.models import EmbedSession
 from connexportal.embed.services import SESSION_TTL
-from tests.embed.embedding import PARTNER_ORIGINS, csp_directives, demo_data, frame_config, open_session
+from tests.embed.embedding import (
+    IN_FRAME,
+    PARTNER_ORIGINS,
+    csp_directives,
+    demo_data,
+    expected_config,
+    frame_config,
+    launch_path,
+    open_session,
+)
 from tests.portal.conftest import (
     sandbox,  # noqa: F401 - a fixture
     sandbox_setting,
@@ -56,7 +67,7 @@ def another_summary(connection) -> str:
     return "0" if current != "0" else "1"
 
 
-# --- Header and URL -------------------------------------------------------------------------
+# --- Header ---------------------------------------------------------------------------------
 
 
 def test_header_opens_the_sessions_merchant_and_the_page_carries_it_on(demo, token):
@@ -69,41 +80,18 @@ def test_header_opens_the_sessions_merchant_and_the_page_carries_it_on(demo, tok
     # htmx sends the token back on every request, and in-frame navigation is htmx (boosted).
     assert f'"X-Connex-Embed": "{token}"' in html
     assert 'hx-boost="true">' in html
-    config = frame_config(html)
-    assert config == {"origins": list(PARTNER_ORIGINS), "token": token, "event": None}
+    assert frame_config(html) == expected_config(origins=PARTNER_ORIGINS, token=token)
     assert "/static/js/embed-frame.js" in html
 
 
-def test_url_token_opens_pages_for_reading(demo, token):
-    response = Client().get("/connections/", {"embed": token})
-
-    assert response.status_code == 200
-    for link in demo.connection_links:
-        assert link in response.content.decode()
-
-
-def test_url_token_is_not_copied_into_the_links_a_page_builds(demo, token):
-    response = Client().get("/products/", {"embed": token, "page": "2", "q": ""})
+def test_the_page_holds_the_token_only_where_it_sends_it_from(demo, token):
+    response = Client().get("/products/", {"page": "2", "q": ""}, **header(token))
 
     html = response.content.decode()
     assert response.status_code == 200
     assert 'rel="prev"' in html, "the page should link to page 1 through the query string"
-    # Only where the page hands it to htmx and to the frame script.
+    # In htmx's headers and the frame script's settings: never in a link or form.
     assert html.count(token) == 2
-
-
-def test_url_token_cannot_change_anything(demo, token):
-    connection = demo.runnable
-    before = sandbox_setting(connection.id, "SummaryTransactionGroupBy")
-    data = settings_form(token, connection, SummaryTransactionGroupBy=another_summary(connection))
-
-    response = Client().post(f"{settings_url(connection)}?embed={token}", data)
-
-    assert response.status_code == 403
-    assert "This change was not made" in response.content.decode()
-    assert sandbox_setting(connection.id, "SummaryTransactionGroupBy") == before
-    run_now = Client().post(f"/connections/{connection.id}/run-now/?embed={token}", **HTMX)
-    assert run_now.status_code == 403
 
 
 def test_header_authorizes_changes_without_a_csrf_cookie(demo, token):
@@ -142,8 +130,8 @@ def test_csrf_is_still_enforced_without_an_embed_session(demo):
     assert client.post(f"/connections/{connection.id}/run-now/", **HTMX).status_code == 403
 
 
-def test_an_empty_header_or_parameter_is_no_session(demo):
-    response = Client().get("/connections/", {"embed": ""}, HTTP_X_CONNEX_EMBED="")
+def test_an_empty_header_or_ticket_is_no_session(demo):
+    response = Client().get("/connections/", {"ticket": ""}, HTTP_X_CONNEX_EMBED="")
 
     assert response.status_code == 302
     assert response["Location"].startswith("/login/")
@@ -211,7 +199,7 @@ def test_only_portal_pages_open_in_an_embed_session(demo, token, path):
 
 def test_an_expired_session_shows_session_ended_and_tells_the_host(demo, token):
     with time_machine.travel(timezone.now() + SESSION_TTL + dt.timedelta(seconds=1)):
-        response = Client().get("/connections/", {"embed": token})
+        response = Client().get("/connections/", **header(token))
 
     assert response.status_code == 401
     assert response["WWW-Authenticate"].startswith("ConnexEmbed")
@@ -220,11 +208,9 @@ def test_an_expired_session_shows_session_ended_and_tells_the_host(demo, token):
     assert f"Open the portal again from {demo.partner.name}." in html
     for link in demo.connection_links:
         assert link not in html
-    assert frame_config(html) == {
-        "origins": list(PARTNER_ORIGINS),
-        "token": None,
-        "event": {"type": "session_expired", "reason": "expired"},
-    }
+    assert frame_config(html) == expected_config(
+        origins=PARTNER_ORIGINS, event={"type": "session_expired", "reason": "expired"}
+    )
     assert csp_directives(response)["frame-ancestors"] == list(PARTNER_ORIGINS)
 
 
@@ -267,24 +253,24 @@ def test_an_unknown_session_token_ends_the_session_without_naming_anyone(demo):
     html = response.content.decode()
     assert "Open the portal again from the software you use it in." in html
     assert demo.partner.name not in html
-    assert frame_config(html) is None
+    assert frame_config(html) == expected_config(origins=[], event={"type": "session_expired", "reason": "unknown"})
 
 
 def test_tokens_are_never_logged(demo, token, caplog):
     caplog.set_level(logging.DEBUG)
-    launch_client = Client()
-    from tests.embed.embedding import launch_path
-
     launch_token = launch_path(demo.merchant).rsplit("/", 1)[1]
-    new_session = launch_client.get(f"/embed/launch/{launch_token}")["Location"]
-    launch_client.get(f"/embed/launch/{launch_token}")
-    Client().get("/connections/", {"embed": token})
+    first_page = Client().get(f"/embed/launch/{launch_token}")["Location"]
+    Client().get(f"/embed/launch/{launch_token}")
+    Client().get(first_page, **IN_FRAME)
+    Client().get(first_page, **IN_FRAME)
+    minted = Client().post("/embed/navigation-tickets", {"path": "/orders/"}, **header(token)).json()["url"]
     with time_machine.travel(timezone.now() + SESSION_TTL + dt.timedelta(seconds=1)):
-        Client().get("/connections/", {"embed": token})
+        Client().get(minted, **IN_FRAME)
+        Client().get("/connections/", **header(token))
         Client().post(f"/connections/{demo.runnable.id}/run-now/", **header(token))
 
     assert caplog.records, "the requests should have logged something"
-    for secret in (token, launch_token, new_session.rsplit("=", 1)[1]):
+    for secret in (token, launch_token, first_page.rsplit("=", 1)[1], minted.rsplit("=", 1)[1]):
         assert secret not in caplog.text
 
 
