@@ -89,6 +89,8 @@ class Config(BaseSettings):
     CONNEX_SANDBOX: bool = False
     FIELD_ENCRYPTION_KEYS: CommaList = Field(default_factory=list)
     CONNEX_RATE_LIMIT: float = Field(4.0, ge=0)
+    # Days the activity trail (and the webhook log) is kept; a daily task deletes older rows.
+    ACTIVITY_RETENTION_DAYS: int = Field(365, ge=1, le=3650)
     LOG_LEVEL: str = "INFO"
     ADMIN_URL: str = "admin/"
     SESSION_IDLE_TIMEOUT: int = Field(7200, ge=300, le=30 * 86400)

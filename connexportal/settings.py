@@ -177,6 +177,7 @@ CONNEX_RATE_LIMIT = CONFIG.CONNEX_RATE_LIMIT
 # Partner API requests per API key per minute (answers past it: 429 with Retry-After).
 PARTNER_API_RATE_LIMIT = 120
 FIELD_ENCRYPTION_KEYS = CONFIG.encryption_keys
+ACTIVITY_RETENTION_DAYS = CONFIG.ACTIVITY_RETENTION_DAYS
 
 # Background work (webhook deliveries, run watches) is stored in the database and run by
 # `python manage.py db_worker`; tasks queued in a transaction exist only if it commits.
