@@ -48,6 +48,16 @@ EMAIL_ADDRESS_PATTERN = re.compile(r"[^@\s<>]+@[^@\s<>]+")
 
 CommaList = Annotated[list[str], NoDecode]
 
+# Values that are secrets whole; any other value may still carry one inside a URL.
+SECRET_FIELDS = frozenset({"SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "EMAIL_HOST_PASSWORD"})
+MASK = "********"
+URL_PASSWORD_PATTERN = re.compile(r"(?P<before>[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*:)[^@\s]+@")
+
+
+def mask_url_password(text: str) -> str:
+    """``text`` with the password of every URL in it (scheme://user:password@host) masked."""
+    return URL_PASSWORD_PATTERN.sub(lambda match: f"{match['before']}{MASK}@", text)
+
 
 class ConfigError(Exception):
     """A configuration value is missing or invalid; the message names the variable."""
@@ -101,6 +111,17 @@ class Config(BaseSettings):
     EMAIL_HOST_PASSWORD: str = ""
     EMAIL_USE_TLS: bool = False
     DEFAULT_FROM_EMAIL: str = "Connex Portal <noreply@localhost>"
+
+    def __repr_args__(self):
+        # The config is printed wherever an object is: Django's DEBUG error page (settings and
+        # traceback locals), logs, a shell. Its secrets never are.
+        for name, value in super().__repr_args__():
+            if name in SECRET_FIELDS and value:
+                yield name, MASK
+            elif isinstance(value, str):
+                yield name, mask_url_password(value)
+            else:
+                yield name, value
 
     @classmethod
     def settings_customise_sources(

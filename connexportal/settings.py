@@ -11,6 +11,9 @@ CONFIG = load_config()
 
 DEBUG = CONFIG.DEBUG
 SECRET_KEY = CONFIG.secret_key
+# The DEBUG page lists every setting (CONFIG too, whose repr masks its secrets): URL passwords
+# are masked as well as the names Django knows (connexportal/core/debug.py).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "connexportal.core.debug.SecretsFilter"
 ALLOWED_HOSTS = CONFIG.ALLOWED_HOSTS or (["127.0.0.1", "localhost", "testserver"] if DEBUG else [])
 
 INSTALLED_APPS = [
