@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import dj_database_url
 from django.utils.csp import CSP
 
@@ -33,6 +35,7 @@ INSTALLED_APPS = [
     "connexportal.webhooks",
     "connexportal.activity",
     "django_tasks_db",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -49,7 +52,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "connexportal.accounts.middleware.IdleSessionMiddleware",
     "connexportal.embed.middleware.EmbedFramingMiddleware",
+    # Last, so that its lockout page still passes through CSP, framing and session middleware.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "connexportal.urls"
@@ -98,6 +104,30 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+ADMIN_URL = CONFIG.ADMIN_URL
+
+# Logins (the portal's and the admin's) go through axes first: it refuses a locked-out email +
+# address before the password is checked. The portal backend refuses inactive merchants/partners.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "connexportal.accounts.backends.PortalBackend",
+]
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# The login forms' field (and authenticate()'s keyword) is "username"; it holds the email.
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "connexportal.accounts.backends.login_username"
+AXES_CLIENT_IP_CALLABLE = "connexportal.accounts.backends.client_ip"
+AXES_LOCKOUT_CALLABLE = "connexportal.accounts.views.locked_out"
+# Logins are recorded by the activity trail; axes keeps only the failure counts it locks out on.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
+# A password-reset link works once, and for an hour.
+PASSWORD_RESET_TIMEOUT = 3600
+# How many proxies in front of the portal append to X-Forwarded-For (0: trust REMOTE_ADDR alone).
+TRUSTED_PROXY_COUNT = CONFIG.TRUSTED_PROXY_COUNT
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -146,6 +176,10 @@ SECURE_CSP = {
 SESSION_COOKIE_HTTPONLY = True
 # Sessions are read on every page: from the cache (Redis in production), written through to the database.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Idle sessions end after this many seconds (IdleSessionMiddleware). A stored session outlives
+# that by a day only so that a user who comes back is told why they were logged out.
+SESSION_IDLE_TIMEOUT = CONFIG.SESSION_IDLE_TIMEOUT
+SESSION_COOKIE_AGE = SESSION_IDLE_TIMEOUT + 86400
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True
@@ -181,6 +215,10 @@ CONNEX_RATE_LIMIT = CONFIG.CONNEX_RATE_LIMIT
 PARTNER_API_RATE_LIMIT = 120
 FIELD_ENCRYPTION_KEYS = CONFIG.encryption_keys
 ACTIVITY_RETENTION_DAYS = CONFIG.ACTIVITY_RETENTION_DAYS
+
+# Mail (password resets): SMTP, or the console in DEBUG when no EMAIL_HOST is set.
+MAILERS = {"default": CONFIG.mailer}
+DEFAULT_FROM_EMAIL = CONFIG.DEFAULT_FROM_EMAIL
 
 # Background work (webhook deliveries, run watches) is stored in the database and run by
 # `python manage.py db_worker`; tasks queued in a transaction exist only if it commits.

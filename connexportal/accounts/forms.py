@@ -1,0 +1,18 @@
+"""Forms of the login pages that Django's own need adjusting for."""
+
+from __future__ import annotations
+
+from django.contrib.auth.forms import PasswordResetForm
+
+from connexportal.accounts.backends import account_is_active
+
+
+def may_reset_password(user) -> bool:
+    """Merchants' users only, while user, merchant and partner are active; staff use `changepassword`."""
+    return user.is_active and user.merchant_id is not None and account_is_active(user)
+
+
+class PortalPasswordResetForm(PasswordResetForm):
+    def get_users(self, email):
+        # Whoever is left out gets the same page and no mail, like an unknown address.
+        return (user for user in super().get_users(email) if may_reset_password(user))
