@@ -23,6 +23,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
+DEFAULT_SANDBOX_URL = "http://127.0.0.1:8000/sandbox"
 DEV_SECRET_KEY = "django-insecure-dev-only-key-never-use-in-production-0123456789"
 
 # Variables whose rejected value may be repeated in an error; the others can hold secrets.
@@ -95,7 +96,7 @@ class Config(BaseSettings):
     REDIS_URL: str = ""
     CONNEX_PRODUCTION_URL: str | None = None
     CONNEX_STAGING_URL: str | None = "https://cfqb-ui-staging.azurewebsites.net"
-    CONNEX_SANDBOX_URL: str | None = "http://127.0.0.1:8000/sandbox"
+    CONNEX_SANDBOX_URL: str | None = None
     CONNEX_SANDBOX: bool = False
     FIELD_ENCRYPTION_KEYS: CommaList = Field(default_factory=list)
     CONNEX_RATE_LIMIT: float = Field(4.0, ge=0)
@@ -229,10 +230,13 @@ class Config(BaseSettings):
     @property
     def connex_environments(self) -> dict[str, str]:
         """The upstreams an account may name, by environment name; unset ones are absent."""
+        # The sandbox's default URL is this server itself: offered only where a sandbox can be, never
+        # silently in production (an account there would "log in" to whatever answers on that port).
+        sandbox = self.CONNEX_SANDBOX_URL or (DEFAULT_SANDBOX_URL if self.DEBUG or self.CONNEX_SANDBOX else None)
         named = {
             "production": self.CONNEX_PRODUCTION_URL,
             "staging": self.CONNEX_STAGING_URL,
-            "sandbox": self.CONNEX_SANDBOX_URL,
+            "sandbox": sandbox,
         }
         return {name: url for name, url in named.items() if url}
 

@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.template.response import TemplateResponse
@@ -8,10 +9,21 @@ from django.utils.translation import gettext_lazy as _
 from connexportal.accounts.branding import sniff_logo
 from connexportal.accounts.models import ConnexAccount, Merchant, Partner, PartnerApiKey, User
 from connexportal.activity.services import Actor, activity_record, api_key_label
+from connexportal.portal.credentials import (
+    Credentials,
+    CredentialsCheck,
+    CredentialsRefused,
+    connex_credentials_check,
+    connex_credentials_save,
+)
 
 
 class ConnexAccountForm(forms.ModelForm):
-    """The password is write-only: it is encrypted on save and never rendered back."""
+    """The password is write-only: it is encrypted on save and never rendered back.
+
+    Changed credentials are tried against Connex before they are saved (portal.credentials):
+    refused ones are a form error; when Connex cannot be asked they are saved unverified.
+    """
 
     password = forms.CharField(
         label=_("Connex password"),
@@ -20,24 +32,49 @@ class ConnexAccountForm(forms.ModelForm):
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
         help_text=_("Stored encrypted. Leave blank to keep the current password."),
     )
+    # Set per request by ConnexAccountInline.get_formset: who is saving, for the activity trail.
+    actor: Actor | None = None
 
     class Meta:
         model = ConnexAccount
         fields = ("environment", "username")
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        configured = set(settings.CONNEX_ENVIRONMENTS)
+        self.fields["environment"].choices = [
+            (value, label) for value, label in self.fields["environment"].choices if not value or value in configured
+        ]
+        self.credentials: Credentials | None = None
+        self.check: CredentialsCheck | None = None
+
     def clean(self):
         cleaned = super().clean()
         if not self.instance.password_encrypted and not cleaned.get("password"):
             self.add_error("password", _("A password is required for a new Connex account."))
+        if self.errors or not self.has_changed():
+            return cleaned
+        credentials = Credentials(
+            environment=cleaned["environment"],
+            username=cleaned["username"],
+            password=cleaned.get("password") or self.instance.get_password(),
+        )
+        try:
+            self.check = connex_credentials_check(credentials)
+        except CredentialsRefused as exc:
+            raise forms.ValidationError(str(exc), code="connex_refused") from None
+        self.credentials = credentials
         return cleaned
 
     def save(self, commit=True):
-        account = super().save(commit=False)
-        if self.cleaned_data.get("password"):
-            account.set_password(self.cleaned_data["password"])
-        if commit:
-            account.save()
-        return account
+        if self.credentials is None or self.check is None:
+            return super().save(commit=commit)
+        merchant = self.instance.merchant
+        if not commit:
+            raise ValueError("Connex credentials are saved with commit=True only: they are checked and recorded.")
+        return connex_credentials_save(
+            merchant=merchant, credentials=self.credentials, check=self.check, actor=self.actor or Actor.system()
+        )
 
 
 class ConnexAccountInline(admin.StackedInline):
@@ -46,6 +83,12 @@ class ConnexAccountInline(admin.StackedInline):
     can_delete = False
     extra = 1
     max_num = 1
+    readonly_fields = ("verified_at",)
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.form = type(formset.form.__name__, (formset.form,), {"actor": Actor.from_request(request)})
+        return formset
 
 
 class MerchantUserInline(admin.TabularInline):

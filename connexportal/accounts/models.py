@@ -312,6 +312,13 @@ class ConnexAccount(models.Model):
     environment = models.CharField(_("environment"), max_length=16, choices=ConnexEnvironment.choices)
     username = models.CharField(_("Connex username"), max_length=254)
     password_encrypted = models.TextField(editable=False)
+    verified_at = models.DateTimeField(
+        _("verified"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("When Connex last accepted exactly these credentials; empty until then, and they are not used."),
+    )
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
@@ -326,6 +333,10 @@ class ConnexAccount(models.Model):
 
     def get_password(self) -> str:
         return crypto.decrypt(self.password_encrypted)
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verified_at is not None
 
     @property
     def base_url(self) -> str | None:

@@ -314,9 +314,14 @@ class RunStarted:
 
 
 def _cache_key(merchant: Merchant, name: str) -> str:
+    # What is cached per merchant (connection ids that pass the tenancy check, the last known list)
+    # belongs to one set of credentials: new ones, even the same username, start from nothing.
     account = getattr(merchant, "connex_account", None)
-    version = f"{account.pk}.{int(account.updated_at.timestamp())}" if account else "none"
-    return f"portal:m{merchant.pk}:a{version}:{name}"
+    try:
+        credentials = upstream.credentials_key(account).rsplit(":", 1)[-1] if account else "none"
+    except upstream.AccountNotConfigured:
+        credentials = "unconfigured"
+    return f"portal:m{merchant.pk}:{credentials}:{name}"
 
 
 def _translate(exc: ConnexError, action: Promise) -> UpstreamError:

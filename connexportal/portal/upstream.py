@@ -1,6 +1,11 @@
 """Where the portal meets the Connex client: one client per merchant account, tokens in the cache.
 
-Only the portal's services import this module; views never see a client.
+Every cache entry that grants upstream access (the token, the login lock, the rate bucket) is keyed
+by ``account_key``: an HMAC, under a secret derived from SECRET_KEY, of the account's exact base URL,
+username and password. Credentials nobody has verified are never used: the first use logs in with
+them, and only a login Connex accepts marks them verified.
+
+Only services import this module; views never see a client.
 """
 
 from __future__ import annotations
@@ -12,10 +17,13 @@ from contextlib import contextmanager
 import httpx
 from django.conf import settings
 from django.core.cache import cache
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from connexportal.accounts.models import ConnexAccount
-from connexportal.connex import ConnexClient
+from connexportal.activity.services import Actor, activity_record
+from connexportal.connex import ConnexClient, account_key
 from connexportal.connex.tokens import Token
 
 CLIENT_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
@@ -53,25 +61,88 @@ class CacheTokenStore:
 TOKEN_STORE = CacheTokenStore()
 
 
-def client_for(account: ConnexAccount | None) -> ConnexClient:
-    if account is None:
-        raise AccountNotConfigured(_("This merchant has no Connex account yet."))
+def key_secret() -> bytes:
+    """The server secret behind every access-granting cache key (shared by all processes with one SECRET_KEY)."""
+    return salted_hmac(
+        "connexportal.portal.upstream.account_key", "connex", secret=settings.SECRET_KEY, algorithm="sha256"
+    ).digest()
+
+
+def base_url_of(account: ConnexAccount) -> str:
     base_url = account.base_url
     if not base_url:
         raise AccountNotConfigured(
             _("The %(env)s environment is not configured on this server.") % {"env": account.get_environment_display()}
         )
+    return base_url
+
+
+def credentials_key(account: ConnexAccount) -> str:
+    """The access key of the account's current credentials (its tokens live under it)."""
+    stamp = (account.environment, account.username, account.password_encrypted)
+    memo = getattr(account, "_credentials_key_memo", None)
+    if memo is None or memo[0] != stamp:
+        memo = (stamp, account_key(base_url_of(account), account.username, account.get_password(), secret=key_secret()))
+        account._credentials_key_memo = memo
+    return memo[1]
+
+
+def client_for_credentials(base_url: str, username: str, password: str) -> ConnexClient:
     return ConnexClient(
         base_url,
-        account.username,
-        account.get_password(),
+        username,
+        password,
         timeout=CLIENT_TIMEOUT,
         max_retries=READ_RETRIES,
         transport=_transport_override,
         token_store=TOKEN_STORE,
+        key_secret=key_secret(),
         rate_limit=settings.CONNEX_RATE_LIMIT or None,
         rate_limit_burst=max(1, int(settings.CONNEX_RATE_LIMIT)),
     )
+
+
+def client_for(account: ConnexAccount | None) -> ConnexClient:
+    """A client of the account; unverified credentials are proved by a login first.
+
+    Raises AccountNotConfigured, or the client's ConnexError when the proof fails.
+    """
+    if account is None:
+        raise AccountNotConfigured(_("This merchant has no Connex account yet."))
+    client = client_for_credentials(base_url_of(account), account.username, account.get_password())
+    if account.verified_at is None:
+        client.verify()
+        if account_mark_verified(account):
+            activity_record(
+                action="connex_credentials.verified",
+                actor=Actor.system(),
+                merchant=account.merchant,
+                detail={"when": "first use"},
+            )
+    return client
+
+
+def account_mark_verified(account: ConnexAccount) -> bool:
+    """Record that Connex accepted the account's credentials, unless they changed meanwhile."""
+    now = timezone.now()
+    # An update, not save(): updated_at versions the portal's cached views, and these did not change.
+    marked = ConnexAccount.objects.filter(
+        pk=account.pk,
+        environment=account.environment,
+        username=account.username,
+        password_encrypted=account.password_encrypted,
+    ).update(verified_at=now)
+    if marked:
+        account.verified_at = now
+    return bool(marked)
+
+
+def credentials_forget(account: ConnexAccount) -> None:
+    """Drop the token cached for the account's current credentials (they are about to change)."""
+    try:
+        TOKEN_STORE.delete(credentials_key(account))
+    except AccountNotConfigured:
+        return
 
 
 @contextmanager

@@ -25,6 +25,13 @@ def test_defaults_in_debug():
     assert len(config.encryption_keys) == 1
 
 
+def test_production_offers_the_sandbox_only_at_an_explicit_url():
+    assert "sandbox" not in load_config(PRODUCTION).connex_environments
+    explicit = load_config({**PRODUCTION, "CONNEX_SANDBOX_URL": "https://sandbox.example.com"})
+    assert explicit.connex_environments["sandbox"] == "https://sandbox.example.com"
+    assert load_config({**PRODUCTION, "CONNEX_SANDBOX": "true"}).connex_environments["sandbox"].endswith("/sandbox")
+
+
 def test_production_values_parse():
     config = load_config(
         {
@@ -40,6 +47,7 @@ def test_production_values_parse():
     assert config.DEBUG is False
     assert config.ALLOWED_HOSTS == ["portal.example.com", ".example.org"]
     assert config.connex_environments["production"] == "https://api.connex.example"
+    assert "sandbox" not in config.connex_environments, "production must not offer the sandbox unless told to"
     assert config.encryption_keys == [FERNET_KEY, FERNET_KEY]
     assert config.secret_key == STRONG_KEY
 

@@ -50,7 +50,9 @@ def merchant_body(merchant: Merchant) -> dict[str, Any]:
         "timezone": merchant.timezone,
         "currency": merchant.currency,
         "is_active": merchant.is_active,
-        "connex": {"environment": account.environment, "username": account.username} if account else None,
+        "connex": {"environment": account.environment, "username": account.username, "verified": account.is_verified}
+        if account
+        else None,
         "created_at": iso(merchant.created_at),
         "updated_at": iso(merchant.updated_at),
     }

@@ -52,7 +52,7 @@ def test_create_answers_201_with_the_merchant_and_its_location(api, partner):
         "timezone": "America/New_York",
         "currency": "CAD",
         "is_active": True,
-        "connex": {"environment": "sandbox", "username": "books@acme.test"},
+        "connex": {"environment": "sandbox", "username": "books@acme.test", "verified": True},
         "created_at": merchant_body(merchant)["created_at"],
         "updated_at": merchant_body(merchant)["updated_at"],
     }
@@ -388,7 +388,7 @@ def test_patch_a_new_password_alone_keeps_environment_and_username(api, partner)
     account = ConnexAccount.objects.get(merchant=merchant)
     assert account.get_password() == NEW_PASSWORD
     assert (account.environment, account.username) == ("sandbox", "acme@connex.test")
-    assert response.json()["connex"] == {"environment": "sandbox", "username": "acme@connex.test"}
+    assert response.json()["connex"] == {"environment": "sandbox", "username": "acme@connex.test", "verified": True}
     assert NEW_PASSWORD not in response.content.decode()
 
 
@@ -397,7 +397,7 @@ def test_patch_attaches_credentials_to_a_merchant_without_any(api, partner):
     credentials = {"environment": "staging", "username": "books@acme.test", "password": NEW_PASSWORD}
     response = api.patch("/merchants/acme", {"connex": credentials})
     assert response.status_code == 200
-    assert response.json()["connex"] == {"environment": "staging", "username": "books@acme.test"}
+    assert response.json()["connex"] == {"environment": "staging", "username": "books@acme.test", "verified": True}
     assert ConnexAccount.objects.get(merchant=merchant).get_password() == NEW_PASSWORD
 
 
@@ -534,3 +534,37 @@ def test_the_password_is_in_no_response(api, partner):
         assert PASSWORD not in text
         assert NEW_PASSWORD not in text
         assert "password" not in response.content.decode().replace("connex.password", "")
+
+
+def test_credentials_connex_refuses_are_a_field_error_and_nothing_is_saved(api, partner, connex_logins):
+    from tests.embed.conftest import WRONG_PASSWORD
+
+    body = {
+        "external_id": "acme",
+        "name": "Acme",
+        "connex": {"environment": "sandbox", "username": "books@acme.test", "password": WRONG_PASSWORD},
+    }
+    response = api.post("/merchants", body)
+    assert response.status_code == 422
+    assert set(response.json()["errors"]) == {"connex.username", "connex.password"}
+    assert connex_logins.logins == ["books@acme.test"]
+    assert not Merchant.objects.filter(partner=partner, external_id="acme").exists()
+
+    merchant = merchant_for(partner, "acme")
+    response = api.patch("/merchants/acme", {"connex": {"username": "someone@else.test", "password": WRONG_PASSWORD}})
+    assert response.status_code == 422
+    account = ConnexAccount.objects.get(merchant=merchant)
+    assert (account.username, account.get_password()) == ("acme@connex.test", PASSWORD)
+
+
+def test_credentials_saved_while_connex_is_down_are_kept_unverified(api, partner, connex_logins):
+    connex_logins.down = True
+    body = {
+        "external_id": "acme",
+        "name": "Acme",
+        "connex": {"environment": "sandbox", "username": "books@acme.test", "password": NEW_PASSWORD},
+    }
+    response = api.post("/merchants", body)
+    assert response.status_code == 201
+    assert response.json()["connex"] == {"environment": "sandbox", "username": "books@acme.test", "verified": False}
+    assert ConnexAccount.objects.get(merchant__external_id="acme").verified_at is None

@@ -67,7 +67,7 @@ EXAMPLE_MERCHANT = {
     "timezone": "America/New_York",
     "currency": "USD",
     "is_active": True,
-    "connex": {"environment": "sandbox", "username": "books@acme.example"},
+    "connex": {"environment": "sandbox", "username": "books@acme.example", "verified": True},
     "created_at": "2026-03-02T14:05:09.120000Z",
     "updated_at": "2026-03-02T14:05:09.120000Z",
 }

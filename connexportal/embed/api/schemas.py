@@ -275,6 +275,12 @@ class ConnexAccountOut(BaseModel):
 
     environment: str = Field(json_schema_extra={"enum": [choice.value for choice in ConnexEnvironment]})
     username: str
+    verified: bool = Field(
+        description=(
+            "true once Connex accepted exactly these credentials. false when Connex could not be reached to "
+            "check them: they are kept, but used only after a login with them succeeds."
+        )
+    )
 
 
 class MerchantOut(BaseModel):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
 
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
@@ -22,6 +21,14 @@ from connexportal.activity.services import Actor, activity_record
 from connexportal.embed.api.schemas import EXTERNAL_ID_PATTERN
 from connexportal.embed.models import EmbedSession
 from connexportal.embed.services import launch_create
+from connexportal.portal.credentials import (
+    Credentials,
+    CredentialsCheck,
+    CredentialsRefused,
+    connex_credentials_check,
+    connex_credentials_refused,
+    connex_credentials_save,
+)
 
 MERCHANT_FIELDS = frozenset({"name", "timezone", "currency", "is_active"})
 CREDENTIAL_FIELDS = ("environment", "username", "password")
@@ -55,13 +62,6 @@ class CredentialsIncomplete(ProvisioningError):
         super().__init__("The merchant has no Connex account yet, so environment, username and password are needed.")
 
 
-@dataclass(frozen=True)
-class Credentials:
-    environment: str
-    username: str
-    password: str
-
-
 def merchant_list(*, partner: Partner) -> QuerySet[Merchant]:
     """The partner's API-addressable merchants (those with an external id), oldest first: pages stay stable."""
     return (
@@ -89,13 +89,20 @@ def merchant_create(
     credentials: Credentials | None,
     actor: Actor,
 ) -> Merchant:
+    """Create the merchant; its Connex credentials, if given, are first tried against Connex.
+
+    Raises CredentialsRefused (nothing created) when Connex refuses them.
+    """
+    if Merchant.objects.filter(partner=partner, external_id=external_id).exists():
+        raise MerchantExists(external_id)
+    check = connex_credentials_check(credentials) if credentials is not None else None
     try:
         with transaction.atomic():
             merchant = Merchant.objects.create(
                 partner=partner, external_id=external_id, name=name, timezone=timezone_name, currency=currency
             )
-            if credentials is not None:
-                _credentials_save(ConnexAccount(merchant=merchant), asdict(credentials))
+            if credentials is not None and check is not None:
+                connex_credentials_save(merchant=merchant, credentials=credentials, check=check, actor=actor)
             activity_record(
                 action="merchant.created",
                 actor=actor,
@@ -122,20 +129,32 @@ def merchant_update(
     credential_changes: Mapping[str, str] | None,
     actor: Actor,
 ) -> Merchant:
-    """Change the given merchant fields and Connex credentials; what is not given stays."""
+    """Change the given merchant fields and Connex credentials; what is not given stays.
+
+    Credentials that result from the change (even a username alone) are first tried against Connex:
+    CredentialsRefused, and nothing changes, when Connex refuses them.
+    """
     unknown = set(changes) - MERCHANT_FIELDS
     if unknown:
         raise ValueError(f"not merchant fields: {sorted(unknown)}")
+    checked: tuple[Credentials, CredentialsCheck] | None = None
+    if credential_changes:
+        # The login happens outside the transaction: it may take seconds, and must not hold the lock.
+        current = merchant_get(partner=partner, external_id=external_id)
+        wanted = _credentials_merged(current, credential_changes)
+        try:
+            checked = wanted, connex_credentials_check(wanted)
+        except CredentialsRefused:
+            connex_credentials_refused(merchant=current, credentials=wanted, actor=actor)
+            raise
     with transaction.atomic():
         merchant = _merchant_locked(partner=partner, external_id=external_id)
-        if credential_changes:
-            account = getattr(merchant, "connex_account", None)
-            if account is None:
-                missing = [name for name in CREDENTIAL_FIELDS if name not in credential_changes]
-                if missing:
-                    raise CredentialsIncomplete(missing)
-                account = ConnexAccount(merchant=merchant)
-            _credentials_save(account, credential_changes)
+        if credential_changes and checked is not None:
+            wanted, check = checked
+            if _credentials_merged(merchant, credential_changes) != wanted:
+                # Changed by someone else since the login: what is saved now was not the one tried.
+                wanted, check = _credentials_merged(merchant, credential_changes), CredentialsCheck(verified=False)
+            connex_credentials_save(merchant=merchant, credentials=wanted, check=check, actor=actor)
         if changes.get("is_active") is False:
             _embed_sessions_revoke(merchant)
         changed = {name: (getattr(merchant, name), value) for name, value in changes.items()}
@@ -206,14 +225,19 @@ def _merchant_locked(*, partner: Partner, external_id: str) -> Merchant:
     return merchant
 
 
-def _credentials_save(account: ConnexAccount, values: Mapping[str, str]) -> None:
-    if "environment" in values:
-        account.environment = values["environment"]
-    if "username" in values:
-        account.username = values["username"]
-    if "password" in values:
-        account.set_password(values["password"])
-    account.save()
+def _credentials_merged(merchant: Merchant, values: Mapping[str, str]) -> Credentials:
+    """The credentials the merchant has after ``values`` change them."""
+    account: ConnexAccount | None = getattr(merchant, "connex_account", None)
+    if account is None:
+        missing = [name for name in CREDENTIAL_FIELDS if name not in values]
+        if missing:
+            raise CredentialsIncomplete(missing)
+        return Credentials(values["environment"], values["username"], values["password"])
+    return Credentials(
+        values.get("environment", account.environment),
+        values.get("username", account.username),
+        values["password"] if "password" in values else account.get_password(),
+    )
 
 
 def _embed_sessions_revoke(merchant: Merchant) -> None:

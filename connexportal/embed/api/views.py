@@ -61,6 +61,13 @@ def service_errors() -> Iterator[None]:
     except services.CredentialsIncomplete as exc:
         errors = {f"connex.{name}": ["Required: the merchant has no Connex account yet."] for name in exc.missing}
         raise ApiProblem(VALIDATION, str(exc), errors=errors) from None
+    except services.CredentialsRefused:
+        refused = ["Connex refused this username and password."]
+        raise ApiProblem(
+            VALIDATION,
+            "Connex refused the login with these credentials, so nothing was saved.",
+            errors={"connex.username": refused, "connex.password": refused},
+        ) from None
 
 
 def merchant_out(merchant: Merchant) -> MerchantOut:
@@ -71,7 +78,11 @@ def merchant_out(merchant: Merchant) -> MerchantOut:
         timezone=merchant.timezone,
         currency=merchant.currency,
         is_active=merchant.is_active,
-        connex=ConnexAccountOut(environment=account.environment, username=account.username) if account else None,
+        connex=ConnexAccountOut(
+            environment=account.environment, username=account.username, verified=account.is_verified
+        )
+        if account
+        else None,
         created_at=merchant.created_at,
         updated_at=merchant.updated_at,
     )
