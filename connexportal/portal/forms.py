@@ -172,6 +172,12 @@ class WindowPreviewForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         start, end = cleaned.get("LastDownloadUtc"), cleaned.get("LastDownloadUtcEnd")
+        # Bounded as the settings are: a date near year 1 or 9999 overflows once shifted to a zone.
+        latest = timezone.now() + MAX_FUTURE
+        if any(value is not None and value < EARLIEST for value in (start, end)):
+            raise forms.ValidationError(_("Choose a date after 1 January 2000."))
+        if any(value is not None and value > latest for value in (start, end)):
+            raise forms.ValidationError(_("Choose a date less than a year from now."))
         if start and end and start > end:
             raise forms.ValidationError(_("The end must be on or after the start."))
         return cleaned

@@ -198,3 +198,21 @@ def test_htmx_save_leaves_no_message_for_the_next_page(merchant_client, connecti
     response = merchant_client.post(url(connection), data, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="settings-form")
     assert "Run a sync now to use them straight away." in response.content.decode()
     assert "Settings saved." not in merchant_client.get("/connections/").content.decode()
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "message"),
+    [
+        ("0001-01-01T00:00", "2026-10-01T00:00", "Choose a date after 1 January 2000."),
+        ("2026-10-01T00:00", "9999-12-31T23:59", "Choose a date less than a year from now."),
+    ],
+)
+def test_window_preview_refuses_dates_out_of_range_without_calling_connex(
+    merchant_client, connection, sandbox, start, end, message
+):
+    merchant_client.get(url(connection))
+    sandbox.reset()
+    response = merchant_client.get(url(connection, "preview/"), {"LastDownloadUtc": start, "LastDownloadUtcEnd": end})
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert sandbox.calls == []
