@@ -1,3 +1,5 @@
+import io
+
 import pytest
 from cryptography.fernet import Fernet
 from django.core.exceptions import ValidationError
@@ -5,7 +7,7 @@ from django.core.management import call_command
 from django.http import HttpRequest
 
 from connexportal.accounts import crypto
-from connexportal.accounts.models import ConnexAccount, Merchant, User
+from connexportal.accounts.models import ConnexAccount, Merchant, Partner, User
 
 pytestmark = pytest.mark.django_db
 
@@ -41,9 +43,13 @@ def test_key_rotation_reencrypts_under_new_key(account, settings):
     old_key = settings.FIELD_ENCRYPTION_KEYS[0]
     new_key = Fernet.generate_key().decode()
     settings.FIELD_ENCRYPTION_KEYS = [new_key, old_key]
-    call_command("rotate_encryption_keys")
+    partner = Partner.objects.create(name="Rotating Partner")
+    partner.set_webhook_secret("whsec-rotate-me")
+    partner.save()
+    call_command("rotate_encryption_keys", stdout=io.StringIO())
     settings.FIELD_ENCRYPTION_KEYS = [new_key]
     assert ConnexAccount.objects.get(pk=account.pk).get_password() == PASSWORD
+    assert Partner.objects.get(pk=partner.pk).get_webhook_secret() == "whsec-rotate-me"
 
 
 def test_unknown_key_is_a_clear_error(account, settings):

@@ -2,17 +2,31 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from connexportal.accounts import crypto
-from connexportal.accounts.models import ConnexAccount
+from connexportal.accounts.models import ConnexAccount, Partner
 
 
 class Command(BaseCommand):
-    help = "Re-encrypt every stored secret under the first key of FIELD_ENCRYPTION_KEYS."
+    help = (
+        "Re-encrypt every stored secret (Connex passwords, webhook signing secrets) "
+        "under the first key of FIELD_ENCRYPTION_KEYS."
+    )
 
     def handle(self, *args, **options):
-        rotated = 0
         with transaction.atomic():
-            for account in ConnexAccount.objects.select_for_update().only("id", "password_encrypted"):
-                account.password_encrypted = crypto.rotate(account.password_encrypted)
-                account.save(update_fields=["password_encrypted"])
-                rotated += 1
-        self.stdout.write(f"Re-encrypted {rotated} Connex account password(s) under the current key.")
+            passwords = self._rotate(ConnexAccount.objects.all(), "password_encrypted")
+            webhook_secrets = self._rotate(
+                Partner.objects.exclude(webhook_secret_encrypted=""), "webhook_secret_encrypted"
+            )
+        self.stdout.write(
+            f"Re-encrypted {passwords} Connex account password(s) and {webhook_secrets} webhook signing secret(s) "
+            "under the current key."
+        )
+
+    @staticmethod
+    def _rotate(queryset, field: str) -> int:
+        rotated = 0
+        # update(), not save(): re-encrypting changes no value, so no timestamp or signal should move.
+        for pk, ciphertext in queryset.select_for_update().values_list("pk", field):
+            queryset.model.objects.filter(pk=pk).update(**{field: crypto.rotate(ciphertext)})
+            rotated += 1
+        return rotated
