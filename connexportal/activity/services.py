@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from django.http import HttpRequest
 
+from connexportal.accounts.backends import client_ip as accounts_client_ip
 from connexportal.accounts.models import API_KEY_PREFIX, Merchant, Partner, PartnerApiKey
 from connexportal.activity.models import ActivityAction, ActivityEntry, ActorKind, Channel
 
@@ -127,8 +128,8 @@ def api_key_label(key: PartnerApiKey) -> str:
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    # django-axes, when installed, has already worked the address out with its proxy settings.
-    address = getattr(request, "axes_ip_address", None) or request.META.get("REMOTE_ADDR", "")
+    # The address the login lockouts count by, behind TRUSTED_PROXY_COUNT proxies.
+    address = accounts_client_ip(request) or ""
     try:
         return str(ipaddress.ip_address(address))
     except ValueError:

@@ -253,3 +253,17 @@ def test_the_admin_shows_entries_read_only_with_old_and_new(staff_client):
     assert staff_client.get("/admin/activity/activityentry/add/").status_code == 403
     assert staff_client.post(f"/admin/activity/activityentry/{entry.pk}/delete/", {"post": "yes"}).status_code == 403
     assert ActivityEntry.objects.filter(pk=entry.pk).exists()
+
+
+def test_a_lockout_is_recorded_with_the_address_axes_counted(client, db, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    User.objects.create_user("owner@shop.test", "pw-long-enough-1")
+    headers = {"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_FOR": "203.0.113.50"}
+    for _attempt in range(settings.AXES_FAILURE_LIMIT):
+        client.post("/login/", {"username": "owner@shop.test", "password": "wrong-password-123"}, **headers)
+
+    entry = only_entry(action="login.locked_out")
+    assert (entry.target, entry.ip) == ("owner@shop.test", "203.0.113.50")
+    failures = ActivityEntry.objects.filter(action="login.failed")
+    assert failures.count() == settings.AXES_FAILURE_LIMIT
+    assert set(failures.values_list("ip", flat=True)) == {"203.0.113.50"}
