@@ -131,8 +131,11 @@
       post("navigated", { path: portalPath(event.detail.path) });
     });
     // Back and forward fetch the page with htmx, which sends the header, rather than reload it:
-    // a reload carries no session (history holds none) and would only show a refusal.
-    window.htmx.config.refreshOnHistoryMiss = false;
+    // a reload carries no session (history holds none) and would only show a refusal. Set once
+    // htmx has read the page's htmx-config, which it does on DOMContentLoaded.
+    document.addEventListener("DOMContentLoaded", function () {
+      window.htmx.config.refreshOnHistoryMiss = false;
+    });
     document.addEventListener("htmx:historyCacheMiss", function (event) {
       event.detail.xhr.setRequestHeader(HEADER, config.token);
     });

@@ -3,11 +3,13 @@
 The portal is pytest-django's live server on http://localhost:<port>; the demo partner app
 (connexportal/embed/demohost, what `manage.py run_demo_host` serves) runs on
 http://127.0.0.1:<port2>, another site, and mints launch URLs through the real partner API.
+Every request the browser sends is watched: the session token is in no URL and no Referer.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -18,7 +20,7 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.test import override_settings
 from django.utils import timezone
-from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
+from playwright.sync_api import Browser, BrowserContext, Page, Request, Route, expect
 
 from tests.e2e.browser import DESKTOP_VIEWPORT, ConsoleLog
 from tests.e2e.conftest import ACTION_TIMEOUT_MS, NAVIGATION_TIMEOUT_MS
@@ -122,6 +124,43 @@ def context(browser: Browser) -> Iterator[BrowserContext]:
     context.close()
 
 
+@dataclass
+class Traffic:
+    """Every request the browser sent, and every address a frame was at."""
+
+    requests: list[Request] = field(default_factory=list)
+    frame_urls: list[str] = field(default_factory=list)
+
+    @classmethod
+    def watch(cls, context: BrowserContext) -> Traffic:
+        traffic = cls()
+        context.on("request", lambda request: traffic.requests.append(request))
+        context.on("page", lambda page: page.on("framenavigated", lambda frame: traffic.frame_urls.append(frame.url)))
+        return traffic
+
+    def urls_with(self, text: str) -> list[str]:
+        return [request.url for request in self.requests if text in request.url]
+
+    def assert_no_session_token(self, token: str) -> None:
+        assert token
+        for request in self.requests:
+            assert token not in request.url, request.url
+            assert "embed=" not in request.url, request.url
+            referer = request.all_headers().get("referer", "")
+            assert token not in referer and "ticket=" not in referer, (request.url, referer)
+        for url in self.frame_urls:
+            assert token not in url, url
+
+
+def session_token(page: Page) -> str:
+    """The token the current portal page sends in its header (its frame script's settings)."""
+    return json.loads(portal_frame(page).locator("#connex-embed").text_content())["token"]
+
+
+def frame_location(page: Page) -> str:
+    return portal_frame(page).locator("html").evaluate("() => location.href")
+
+
 def open_host(context: BrowserContext, embedding: Embedding) -> tuple[Page, ConsoleLog]:
     page = context.new_page()
     console = ConsoleLog.attach(page)
@@ -168,10 +207,15 @@ def test_a_merchant_edits_settings_and_runs_a_sync_inside_the_partners_page(
 
     if cookies.startswith("none"):
         context.route(f"{embedding.portal_url}/**", strip_set_cookie(embedding))
+    traffic = Traffic.watch(context)
     page, console = open_host(context, embedding)
     frame = portal_frame(page)
 
     expect(frame.get_by_role("heading", level=1)).to_have_text("Connections")
+    token = session_token(page)
+    # The first page opened with a navigation ticket, which its script took out of the address.
+    assert len(traffic.urls_with("ticket=")) == 1
+    assert frame_location(page) == f"{embedding.portal_url}/connections/"
     expect(page.locator("#portal iframe")).to_have_attribute("title", "Connex Portal")
     wait_until(page, "document.querySelector('#portal iframe').getBoundingClientRect().height > 480")
     assert iframe_fits_its_content(page)
@@ -196,10 +240,14 @@ def test_a_merchant_edits_settings_and_runs_a_sync_inside_the_partners_page(
     expect(events(page, "sync_finished").or_(events(page, "sync_failed"))).to_have_count(1, timeout=SYNC_TIMEOUT_MS)
     expect(frame.locator("#run-status")).to_contain_text("Last sync:")
 
-    # Back inside the frame: a plain navigation (a reload), which opens the page from the token in its URL.
+    # Back and forward inside the frame: htmx fetches the pages again with the header.
     page.evaluate("history.back()")
-    expect(events(page, "ready")).to_have_count(2)
     expect(frame.get_by_role("heading", level=1)).to_have_text("Connections")
+    expect(events(page, "navigated")).to_have_count(2)
+    page.evaluate("history.forward()")
+    expect(frame.get_by_role("heading", level=1)).to_contain_text(embedding.connection.name)
+    expect(events(page, "navigated")).to_have_count(3)
+    expect(frame.get_by_role("button", name="Save settings")).to_be_visible()
 
     assert context.cookies(embedding.portal_url) == [], "the portal must not depend on (or get) cookies here"
     if cookies.startswith("none"):
@@ -207,7 +255,17 @@ def test_a_merchant_edits_settings_and_runs_a_sync_inside_the_partners_page(
     assert console.errors == []
     assert console.csp_violations == []
     sync_ended = "sync_finished" if "sync_finished" in event_types(page) else "sync_failed"
-    assert event_types(page) == ["ready", "navigated", "settings_saved", "sync_started", sync_ended, "ready"]
+    assert event_types(page) == [
+        "ready",
+        "navigated",
+        "settings_saved",
+        "sync_started",
+        sync_ended,
+        "navigated",
+        "navigated",
+    ]
+    assert len(traffic.urls_with("ticket=")) == 1
+    traffic.assert_no_session_token(token)
 
 
 def test_messages_from_anyone_but_the_portal_frame_and_its_host_are_ignored(
@@ -283,3 +341,58 @@ def test_an_ended_session_tells_the_host_which_opens_a_new_one(context: BrowserC
     expect(replay_frame.get_by_role("heading", level=1)).to_have_text("This link has already been used")
     unexpected = [error for error in console.errors if "401" not in error and "410" not in error]
     assert unexpected == []
+
+
+def test_a_full_page_load_in_the_frame_opens_with_a_ticket_and_a_reload_recovers_through_the_host(
+    context: BrowserContext, embedding: Embedding
+):
+    traffic = Traffic.watch(context)
+    page, console = open_host(context, embedding)
+    frame = portal_frame(page)
+    expect(frame.get_by_role("heading", level=1)).to_have_text("Connections")
+    token = session_token(page)
+
+    # A link htmx does not take (it never processed this one): a full-page load, with a ticket.
+    frame.locator("main").evaluate(
+        """main => {
+          const link = Object.assign(document.createElement("a"), {href: "/orders/?q=none-such", id: "plain"});
+          link.textContent = "Plain link";
+          main.prepend(link);
+        }"""
+    )
+    frame.locator("#plain").click()
+    expect(frame.get_by_role("heading", level=1)).to_have_text("Orders")
+    expect(events(page, "ready")).to_have_count(2)
+    expect(events(page, "ready").last).to_contain_text('"path":"/orders/?q=none-such"')
+    assert frame_location(page) == f"{embedding.portal_url}/orders/?q=none-such"
+    ticket_urls = traffic.urls_with("ticket=")
+    assert len(ticket_urls) == 2, ticket_urls
+    assert session_token(page) == token, "the page opened with the ticket carries the same session on"
+    # The page opened with the ticket works as any: htmx sends the header.
+    frame.get_by_role("navigation", name="Main").get_by_role("link", name="Products").click()
+    expect(frame.get_by_role("heading", level=1)).to_have_text("Products")
+
+    # A reload carries nothing (the address holds no ticket): the frame says so, the host hears it.
+    frame.locator("html").evaluate("() => location.reload()")
+    expect(frame.get_by_role("heading", level=1)).to_have_text("This page cannot be opened from its address")
+    expect(events(page, "session_expired")).to_have_count(1)
+    expect(events(page, "session_expired")).to_contain_text('"reason":"missing"')
+    expect(page.locator("#status")).to_contain_text("press New session")
+    expect(frame.get_by_text("Products")).to_have_count(0)
+
+    # A ticket read from a log line later: spent, so it opens nothing either.
+    page.locator("#portal iframe").evaluate("(iframe, url) => { iframe.src = url; }", ticket_urls[-1])
+    expect(events(page, "session_expired")).to_have_count(2)
+    expect(events(page, "session_expired").last).to_contain_text('"reason":"used"')
+    expect(frame.get_by_role("heading", level=1)).to_have_text("This page cannot be opened from its address")
+    assert "Orders" not in frame.locator("body").inner_text()
+
+    page.get_by_role("button", name="New session").click()
+    expect(events(page, "ready")).to_have_count(3)
+    expect(frame.get_by_role("heading", level=1)).to_have_text("Connections")
+
+    traffic.assert_no_session_token(token)
+    traffic.assert_no_session_token(session_token(page))
+    unexpected = [error for error in console.errors if "401" not in error]
+    assert unexpected == []
+    assert console.csp_violations == []
