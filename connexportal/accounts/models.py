@@ -153,6 +153,12 @@ class Theme(models.TextChoices):
     DARK = "dark", _("Dark")
 
 
+class EmbedChrome(models.TextChoices):
+    FULL = "full", _("Full header")
+    COMPACT = "compact", _("Compact header")
+    NONE = "none", _("No header")
+
+
 class Partner(models.Model):
     """A white-label owner: it brands the portal, embeds it in its software and provisions merchants."""
 
@@ -174,6 +180,24 @@ class Partner(models.Model):
     hide_products = models.BooleanField(_("hide products"), default=False)
     hide_orders = models.BooleanField(_("hide orders"), default=False)
     allow_run_now = models.BooleanField(_("allow Run now"), default=True)
+    allow_credential_editing = models.BooleanField(
+        _("merchants may edit their Connex login"),
+        default=True,
+        help_text=_("Turn off when you provision your merchants' Connex credentials yourself (admin or API)."),
+    )
+    service_name = models.CharField(
+        _("service name"),
+        max_length=60,
+        default="Connex",
+        help_text=_("What merchants read where the portal names the sync service, e.g. Connex or your own brand."),
+    )
+    embed_chrome = models.CharField(
+        _("header when embedded"),
+        max_length=8,
+        choices=EmbedChrome.choices,
+        default=EmbedChrome.NONE,
+        help_text=_("Inside your software, show the portal's own brand header in full, compact, or not at all."),
+    )
     webhook_url = models.URLField(_("webhook URL"), blank=True, validators=[validate_webhook_url])
     webhook_secret_encrypted = models.TextField(blank=True, editable=False)
     is_active = models.BooleanField(_("active"), default=True)
@@ -382,6 +406,13 @@ class User(AbstractUser):
     email = models.EmailField(_("email address"), unique=True)
     merchant = models.ForeignKey(
         Merchant, on_delete=models.PROTECT, null=True, blank=True, related_name="users", verbose_name=_("merchant")
+    )
+    language = models.CharField(
+        _("language"),
+        max_length=8,
+        blank=True,
+        choices=settings.LANGUAGES,
+        help_text=_("The portal's language for this user; empty follows the partner's default and the browser."),
     )
 
     USERNAME_FIELD = "email"
