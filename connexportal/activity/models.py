@@ -27,6 +27,7 @@ class AppendOnlyError(Exception):
 class ActivityAction(models.TextChoices):
     SETTINGS_SAVED = "settings.saved", _("Settings saved")
     RUN_NOW_STARTED = "run_now.started", _("Run now started")
+    PRODUCT_CREATED = "product.created", _("Product added")
     CONNEX_CREDENTIALS_CHANGED = "connex_credentials.changed", _("Connex credentials changed")
     CONNEX_CREDENTIALS_VERIFIED = "connex_credentials.verified", _("Connex credentials verified")
     CONNEX_CREDENTIALS_REFUSED = "connex_credentials.refused", _("Connex credentials refused")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django import forms
+from django.core.validators import URLValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -284,6 +285,135 @@ class ProductQueryForm(ListQueryForm):
         required=False,
         error_messages={"invalid_choice": _("That product type is not known; showing all types.")},
     )
+
+
+def _money_field(label, help_text: str = "") -> forms.DecimalField:
+    return forms.DecimalField(
+        label=label,
+        help_text=help_text,
+        required=False,
+        min_value=0,
+        max_digits=16,
+        decimal_places=2,
+        widget=forms.NumberInput(attrs={"step": "0.01", "min": "0", "inputmode": "decimal"}),
+    )
+
+
+def _count_field(label, help_text: str = "") -> forms.IntegerField:
+    return forms.IntegerField(label=label, help_text=help_text, required=False, min_value=0, max_value=1_000_000_000)
+
+
+class ProductForm(forms.Form):
+    """A new product: the fields of Connex's api/products/add a merchant fills in, in the spec's terms.
+
+    What Connex or the accounting tool works out (quantities on order, asset value) is left to it;
+    a product added here is always a manual one. ``values()`` gives the service's field names.
+    """
+
+    connection = forms.TypedChoiceField(
+        label=_("Connection"),
+        coerce=int,
+        help_text=_("The sales channel the product belongs to, from your own connections."),
+    )
+    name = forms.CharField(
+        label=_("Name"), max_length=500, help_text=_("What the product is called, as buyers see it.")
+    )
+    sku = forms.CharField(
+        label=_("SKU"),
+        max_length=200,
+        help_text=_("Your stock-keeping unit. Each product needs its own; capitals do not make a SKU different."),
+    )
+    product_type = forms.TypedChoiceField(
+        label=_("Type"),
+        coerce=int,
+        initial=0,
+        choices=[(value, label) for value, label in labels.PRODUCT_TYPES.items()],
+        help_text=_("Inventory products have stock counted in QuickBooks; the other types do not."),
+    )
+    description = forms.CharField(
+        label=_("Description"), required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    sales_price = _money_field(_("Sales price"), _("What you sell one unit for."))
+    unit_cost = _money_field(_("Unit cost"), _("What one unit costs you to buy."))
+    average_cost = _money_field(_("Average cost"), _("Comes from your accounting tool: the average cost of one unit."))
+    quantity_on_hand = forms.DecimalField(
+        label=_("Quantity on hand"),
+        required=False,
+        min_value=0,
+        max_digits=16,
+        decimal_places=2,
+        help_text=_("Units in stock now."),
+        widget=forms.NumberInput(attrs={"step": "any", "min": "0", "inputmode": "decimal"}),
+    )
+    reorder_point = _count_field(_("Reorder point"), _("Order more when stock falls to this many units."))
+    max_quantity = _count_field(_("Maximum quantity"), _("The most units you keep in stock."))
+    time_until_restock = _count_field(_("Days until restock"), _("Days to get in the mail from the supplier."))
+    days_to_receive = _count_field(_("Days to receive"), _("Days from arriving to being ready to sell."))
+    asin = forms.CharField(
+        label=_("ASIN"), required=False, max_length=50, help_text=_("Amazon's product number, if it sells there.")
+    )
+    image_urls = forms.CharField(
+        label=_("Image addresses"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("One web address (https://…) per line."),
+    )
+    is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+    internal_note = forms.CharField(
+        label=_("Internal note"),
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("For your team only; buyers never see it."),
+    )
+
+    field_groups = (
+        (_("Product"), ("connection", "name", "sku", "product_type", "description")),
+        (_("Prices"), ("sales_price", "unit_cost", "average_cost")),
+        (_("Stock"), ("quantity_on_hand", "reorder_point", "max_quantity", "time_until_restock", "days_to_receive")),
+        (_("More"), ("asin", "image_urls", "is_active", "internal_note")),
+    )
+
+    def __init__(self, *args, connections: dict[int, str], **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [(connection_id, name) for connection_id, name in connections.items()]
+        if len(choices) != 1:
+            choices.insert(0, ("", _("Choose a connection")))
+        self.fields["connection"].choices = choices
+
+    def groups(self):
+        """(legend, bound fields) per fieldset, for the template."""
+        for legend, names in self.field_groups:
+            yield legend, [self[name] for name in names]
+
+    def clean_name(self):
+        return self.cleaned_data["name"].strip()
+
+    def clean_sku(self):
+        return self.cleaned_data["sku"].strip()
+
+    def clean_image_urls(self):
+        urls = [line.strip() for line in self.cleaned_data["image_urls"].splitlines() if line.strip()]
+        validate = URLValidator(schemes=["http", "https"])
+        for url in urls:
+            try:
+                validate(url)
+            except forms.ValidationError:
+                raise forms.ValidationError(
+                    _("%(url)s is not a web address; write each one like https://example.com/photo.jpg."),
+                    code="invalid",
+                    params={"url": url},
+                ) from None
+        return urls
+
+    def values(self) -> dict:
+        """The product's fields as the service takes them (unset numbers are 0, as in the spec's sample)."""
+        data = self.cleaned_data
+        values = {name: data[name] for name in self.fields if name != "connection"}
+        for name, value in values.items():
+            if value is None:
+                values[name] = 0
+        return values
 
 
 ORDER_RANGE_DEFAULT = dt.timedelta(days=30)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -32,7 +33,7 @@ from connexportal.connex import (
     ConnexUnavailable,
     routes,
 )
-from connexportal.connex.models import OrderQuery, ProductQuery, UserConnection
+from connexportal.connex.models import NewProduct, OrderQuery, Product, ProductQuery, UserConnection
 from connexportal.portal import labels, tasks, upstream
 from connexportal.portal.forms import parse_connex_timestamp
 
@@ -73,6 +74,18 @@ class CooldownActive(PortalError):
             % {"n": seconds_left}
         )
         self.seconds_left = seconds_left
+
+
+class UpstreamForbidden(UpstreamError):
+    """Connex answered 403: this account may not do that at all (the demo account adding a product)."""
+
+
+class DuplicateSku(PortalError):
+    """The merchant's Connex account already has a product with this SKU; ``existing`` is that product."""
+
+    def __init__(self, existing: ProductRow):
+        super().__init__(f"duplicate SKU {existing.sku!r} (product {existing.id})")
+        self.existing = existing
 
 
 # --- View models: plain data, secrets already removed ------------------------------------
@@ -139,6 +152,8 @@ class ConnectionView:
     website: str
     tasks: tuple[TaskView, ...]
     settings: dict[str, str] = field(repr=False)
+    # Who owns the connection in Connex: products added to it are reported under this user.
+    reporting_user_id: uuid.UUID | None = None
 
     @property
     def channel(self) -> str:
@@ -220,6 +235,7 @@ class ConnectionsResult:
     connections: list[ConnectionView]
     fetched_at: dt.datetime | None
     error: str | None = None
+    retryable: bool = False
 
     @property
     def stale(self) -> bool:
@@ -253,7 +269,7 @@ class Page:
 
 @dataclass(frozen=True)
 class ProductRow:
-    id: int
+    id: int | None
     name: str
     sku: str
     description: str
@@ -406,6 +422,7 @@ def _connection_view(connection: UserConnection) -> ConnectionView:
         website=connection.solution_website or "",
         tasks=tasks,
         settings=settings,
+        reporting_user_id=connection.reporting_user_id,
     )
 
 
@@ -420,8 +437,13 @@ def connections_list(*, merchant: Merchant) -> ConnectionsResult:
         error = _translate(exc, pgettext_lazy("Connex action", "load your connections"))
         known = cache.get(_cache_key(merchant, "connections"))
         if known is None:
-            return ConnectionsResult(connections=[], fetched_at=None, error=error.message)
-        return ConnectionsResult(connections=known["connections"], fetched_at=known["fetched_at"], error=error.message)
+            return ConnectionsResult(connections=[], fetched_at=None, error=error.message, retryable=error.retryable)
+        return ConnectionsResult(
+            connections=known["connections"],
+            fetched_at=known["fetched_at"],
+            error=error.message,
+            retryable=error.retryable,
+        )
     except UpstreamError as exc:
         return ConnectionsResult(connections=[], fetched_at=None, error=exc.message)
     views = [_connection_view(connection) for connection in connections if not connection.deleted]
@@ -471,7 +493,7 @@ def _require_connection(merchant: Merchant, connection_id: int) -> None:
         return
     result = connections_list(merchant=merchant)
     if result.stale and not result.connections:
-        raise UpstreamError(result.error or "")
+        raise UpstreamError(result.error or "", retryable=result.retryable)
     if connection_id not in {connection.id for connection in result.connections}:
         raise NotFound(f"connection {connection_id}")
 
@@ -603,33 +625,163 @@ def products_list(
         result = _client(merchant).list_products(query)
     except ConnexError as exc:
         raise _translate(exc, pgettext_lazy("Connex action", "load your products")) from None
-    rows = [
-        ProductRow(
-            id=product.id,
-            name=product.name or "",
-            sku=product.sku or "",
-            description=product.description or "",
-            product_type=product.product_type,
-            type_label=labels.PRODUCT_TYPES.get(product.product_type, ""),
-            sales_price=product.sales_price,
-            unit_cost=product.unit_cost,
-            average_cost=product.average_cost,
-            quantity_on_hand=product.quantity_on_hand,
-            quantity_on_order=product.quantity_on_order,
-            is_manual=bool(product.is_manual),
-            has_unknown_sku=bool(product.has_unknown_sku),
-            connection_id=product.connection_ref.user_connection_id if product.connection_ref else None,
-            connection_name=(
-                (product.connection_ref.user_connection_name if product.connection_ref else None)
-                or product.channel_name
-                or ""
-            ),
-            updated_at=product.updated_at,
-            created_at=product.created_at,
-        )
-        for product in result.products
-    ]
+    rows = [_product_row(product) for product in result.products]
     return _page(rows, page, size, result.meta), result.unknown_skus_count
+
+
+def _product_row(product: Product) -> ProductRow:
+    return ProductRow(
+        id=product.id,
+        name=product.name or "",
+        sku=product.sku or "",
+        description=product.description or "",
+        product_type=product.product_type,
+        type_label=labels.PRODUCT_TYPES.get(product.product_type, ""),
+        sales_price=product.sales_price,
+        unit_cost=product.unit_cost,
+        average_cost=product.average_cost,
+        quantity_on_hand=product.quantity_on_hand,
+        quantity_on_order=product.quantity_on_order,
+        is_manual=bool(product.is_manual),
+        has_unknown_sku=bool(product.has_unknown_sku),
+        connection_id=product.connection_ref.user_connection_id if product.connection_ref else None,
+        connection_name=(
+            (product.connection_ref.user_connection_name if product.connection_ref else None)
+            or product.channel_name
+            or ""
+        ),
+        updated_at=product.updated_at,
+        created_at=product.created_at,
+    )
+
+
+# The fields of api/products/add a merchant or partner gives; the rest (id, reporting user,
+# connection) the portal fills in.
+PRODUCT_FIELDS = frozenset(NewProduct.model_fields) - {"id", "reporting_user_id", "user_connection_id"}
+# Connex names a field it refuses by its wire name ("Sku", "DaystoReceive"); the forms use ours.
+_PRODUCT_WIRE_NAMES = {
+    (info.serialization_alias or name).lower(): name for name, info in NewProduct.model_fields.items()
+}
+
+
+def sku_key(sku: str) -> str:
+    """What makes two SKUs the same one: case and white space at the ends do not count."""
+    return sku.strip().casefold()
+
+
+def _product_with_sku(merchant: Merchant, sku: str, *, connection_id: int | None = None) -> ProductRow | None:
+    """The product whose SKU is ``sku`` (as sku_key compares them), found through the list's search.
+
+    The search matches parts of names and SKUs too, so every page of matches may be read.
+    """
+    wanted = sku_key(sku)
+    query = ProductQuery(
+        search_text=sku.strip(), order_by="sku", direction="asc", user_connection_id=connection_id or 0
+    )
+    for product in _client(merchant).iter_products(query):
+        if product.sku is not None and sku_key(product.sku) == wanted:
+            return _product_row(product)
+    return None
+
+
+def _product_field_errors(errors: dict[str, list[str]]) -> dict[str, list[str]]:
+    named: dict[str, list[str]] = {}
+    for key, messages in errors.items():
+        name = _PRODUCT_WIRE_NAMES.get(key.split(".", 1)[0].split("[", 1)[0].lower())
+        if name is not None:
+            named.setdefault(name, []).extend(messages)
+    return named
+
+
+def product_create(*, merchant: Merchant, connection_id: int, values: dict, actor: Actor) -> ProductRow:
+    """Add a product to one of the merchant's connections; returns it as the products list shows it.
+
+    ``values`` holds PRODUCT_FIELDS (sku and name at least). A SKU the account already has
+    (in any case, with or without spaces at its ends) is refused with DuplicateSku before
+    anything is sent. Connex's 403 (its demo account may not add products) is UpstreamForbidden.
+    """
+    unknown = set(values) - PRODUCT_FIELDS
+    if unknown:
+        raise ValueError(f"not product fields: {sorted(unknown)}")
+    _require_connection(merchant, connection_id)
+    connection = connection_cached(merchant=merchant, connection_id=connection_id)
+    if connection.reporting_user_id is None:
+        connection = connection_get(merchant=merchant, connection_id=connection_id)[0]
+    if connection.reporting_user_id is None:
+        raise UpstreamError(_("Connex did not say who owns this connection, so no product can be added to it."))
+    sku = values["sku"].strip()
+    try:
+        existing = _product_with_sku(merchant, sku)
+    except ConnexError as exc:
+        raise _translate(exc, pgettext_lazy("Connex action", "check whether that SKU is taken")) from None
+    if existing is not None:
+        raise DuplicateSku(existing)
+    product = NewProduct(
+        reporting_user_id=connection.reporting_user_id,
+        user_connection_id=connection_id,
+        **{**values, "sku": sku, "name": values["name"].strip()},
+    )
+    action = pgettext_lazy("Connex action", "add the product")
+    try:
+        _client(merchant).add_product(product)
+    except ConnexRejected as exc:
+        if exc.status == 403:
+            with translation.override(None):
+                logger.warning("connex %s refused: %s", str(action), exc)
+            raise UpstreamForbidden(_("This Connex account is not allowed to add products.")) from None
+        if exc.status == 409:
+            existing = _product_with_sku_or_none(merchant, sku)
+            if existing is not None:
+                raise DuplicateSku(existing) from None
+        error = _translate(exc, action)
+        error.field_errors = _product_field_errors(error.field_errors)
+        raise error from None
+    except ConnexError as exc:
+        raise _translate(exc, action) from None
+    created = _product_with_sku_or_none(merchant, sku, connection_id=connection_id) or _product_row_sent(
+        product, connection
+    )
+    activity_record(
+        action="product.created",
+        actor=actor,
+        merchant=merchant,
+        target=f"{product.name} ({product.sku})",
+        detail={"connection_id": connection_id, "product_id": created.id, "sku": product.sku},
+    )
+    return created
+
+
+def _product_with_sku_or_none(merchant: Merchant, sku: str, *, connection_id: int | None = None) -> ProductRow | None:
+    # After the add: whether Connex lists the product does not change what happened.
+    try:
+        return _product_with_sku(merchant, sku, connection_id=connection_id)
+    except ConnexError as exc:
+        with translation.override(None):
+            logger.warning("connex product lookup after adding %r failed: %s", sku, exc)
+        return None
+
+
+def _product_row_sent(product: NewProduct, connection: ConnectionView) -> ProductRow:
+    """The product as it was sent, for when Connex added it but could not list it straight after."""
+    return ProductRow(
+        id=None,
+        name=product.name,
+        sku=product.sku,
+        description=product.description,
+        product_type=product.product_type,
+        type_label=labels.PRODUCT_TYPES.get(product.product_type, ""),
+        sales_price=product.sales_price,
+        unit_cost=product.unit_cost,
+        average_cost=product.average_cost,
+        quantity_on_hand=product.quantity_on_hand,
+        quantity_on_order=product.quantity_on_order,
+        is_manual=product.is_manual,
+        has_unknown_sku=False,
+        connection_id=connection.id,
+        connection_name=connection.name,
+        updated_at=None,
+        created_at=None,
+    )
 
 
 def orders_list(

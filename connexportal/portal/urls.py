@@ -11,6 +11,7 @@ urlpatterns = [
     path("connections/<int:connection_id>/run-now/", views.run_now, name="run-now"),
     path("connections/<int:connection_id>/runs/", views.run_status, name="run-status"),
     path("products/", views.products, name="products"),
+    path("products/new/", views.product_new, name="product-new"),
     path("orders/", views.orders, name="orders"),
     path("activity/", views.activity, name="activity"),
 ]

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import functools
 import math
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import trigger_client_event
+from django_htmx.http import push_url, trigger_client_event
 
 from connexportal.activity.selectors import merchant_activity
 from connexportal.activity.services import Actor
@@ -22,6 +23,7 @@ from connexportal.portal.forms import (
     PAGE_SIZES,
     PRODUCT_SORTS,
     OrderQueryForm,
+    ProductForm,
     ProductQueryForm,
     SyncSettingsForm,
     WindowPreviewForm,
@@ -196,10 +198,12 @@ def _run_status_response(request, merchant, connection_id, *, notice=None, notic
 # --- Products and orders -----------------------------------------------------------------
 
 
-def _list_page(request: HttpRequest, merchant, *, form, nav: str, sorts, template: str, fetch) -> HttpResponse:
+def _list_page(
+    request: HttpRequest, merchant, *, form, nav: str, sorts, template: str, fetch, extra: dict | None = None
+) -> HttpResponse:
     """A paged, searchable, sortable list: the query string is validated by ``form`` (bad values
     fall back to defaults, with a note saying so), ``fetch(query, sort, direction)`` returns what
-    the results show."""
+    the results show; ``extra`` is more context for the page."""
     form.is_valid()
     query = form.cleaned_data
     sort, direction = query.get("sort") or form.default_sort, query.get("dir") or form.default_dir
@@ -213,6 +217,7 @@ def _list_page(request: HttpRequest, merchant, *, form, nav: str, sorts, templat
         "dir": direction,
         "query_notes": form.notes(),
         **form.context(),
+        **(extra or {}),
     }
     status = 200
     try:
@@ -229,7 +234,10 @@ def _list_page(request: HttpRequest, merchant, *, form, nav: str, sorts, templat
 def products(request: HttpRequest, merchant) -> HttpResponse:
     if request.brand.hide_products:
         raise Http404(_("Products are not shown in this portal."))
+    return _products_page(request, merchant, request.GET)
 
+
+def _products_page(request: HttpRequest, merchant, params, **extra) -> HttpResponse:
     def fetch(query, sort, direction):
         page, unknown_count = services.products_list(
             merchant=merchant,
@@ -248,12 +256,67 @@ def products(request: HttpRequest, merchant) -> HttpResponse:
     return _list_page(
         request,
         merchant,
-        form=ProductQueryForm(request.GET),
+        form=ProductQueryForm(params),
         nav="products",
         sorts=PRODUCT_SORTS,
         template="portal/products.html",
         fetch=fetch,
+        extra=extra,
     )
+
+
+@require_http_methods(["GET", "POST"])
+@merchant_required
+def product_new(request: HttpRequest, merchant) -> HttpResponse:
+    if request.brand.hide_products:
+        raise Http404(_("Products are not shown in this portal."))
+    result = services.connections_list(merchant=merchant)
+    connections = {connection.id: connection.name for connection in result.connections}
+    context = {"nav": "products", "merchant": merchant, "result": result, "upstream_error": result.error}
+    # Without a list of connections there is nothing to choose from: say why, keep what was typed.
+    status = 503 if result.stale and not connections else 200
+    if request.method == "GET":
+        initial = {}
+        if request.GET.get("connection", "").isdigit() and int(request.GET["connection"]) in connections:
+            initial["connection"] = int(request.GET["connection"])
+        context["form"] = ProductForm(connections=connections, initial=initial)
+        return render(request, "portal/product_new.html", context, status=status)
+
+    form = context["form"] = ProductForm(request.POST, connections=connections)
+    if status == 503:
+        return render(request, "portal/product_new.html", context, status=status)
+    if not form.is_valid():
+        return render(request, "portal/product_new.html", context, status=422)
+    try:
+        product = services.product_create(
+            merchant=merchant,
+            connection_id=form.cleaned_data["connection"],
+            values=form.values(),
+            actor=Actor.from_request(request),
+        )
+    except services.DuplicateSku as exc:
+        form.add_error(
+            "sku",
+            _("You already have a product with this SKU: %(name)s (%(sku)s).")
+            % {"name": exc.existing.name or _("(no name)"), "sku": exc.existing.sku},
+        )
+        context["duplicate"] = exc.existing
+        return render(request, "portal/product_new.html", context, status=422)
+    except services.UpstreamError as exc:
+        for name, errors in exc.field_errors.items():
+            if name in form.fields:
+                for error in errors:
+                    form.add_error(name, error)
+        context["upstream_error"] = exc.message
+        return render(request, "portal/product_new.html", context, status=503 if exc.retryable else 422)
+    notice = _("Product added: %(name)s (%(sku)s).") % {"name": product.name, "sku": product.sku}
+    listed = f"{reverse('portal:products')}?{urlencode({'q': product.sku})}"
+    if request.htmx:
+        # In the frame no cookie carries a message over a redirect: show the list straight away.
+        response = _products_page(request, merchant, QueryDict(urlencode({"q": product.sku})), notice=notice)
+        return push_url(response, listed)
+    messages.success(request, notice)
+    return redirect(listed)
 
 
 @require_GET
