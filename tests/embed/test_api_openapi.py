@@ -37,6 +37,14 @@ def unlimited(settings):
     settings.PARTNER_API_RATE_LIMIT = 100_000
 
 
+def not_a_server_error_but_connex_unavailable(ctx, response, case):
+    """Every 5xx fails, but the documented connex-unavailable problem: the Connex behind these tests
+    answers logins only (connex_logins), so the calls that need Connex's data get that problem."""
+    if response.status_code == 503 and response.json().get("type", "").endswith("#problem-connex-unavailable"):
+        return None
+    return not_a_server_error(ctx, response, case)
+
+
 # Loaded through the WSGI app like any client would, from the URL the docs give.
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", in_test_wsgi_app)
 
@@ -52,7 +60,7 @@ def test_the_api_honours_its_openapi_document(case, partner_key, unlimited):
     case.call_and_validate(
         headers={"Authorization": f"Bearer {partner_key}"},
         checks=[
-            not_a_server_error,
+            not_a_server_error_but_connex_unavailable,
             status_code_conformance,
             content_type_conformance,
             response_headers_conformance,
@@ -90,6 +98,8 @@ def test_the_document_lists_exactly_the_routes_and_methods_the_api_has():
         ("/merchants/{external_id}", "PATCH"),
         ("/merchants/{external_id}/deactivate", "POST"),
         ("/merchants/{external_id}/activity", "GET"),
+        ("/merchants/{external_id}/connections", "GET"),
+        ("/merchants/{external_id}/products", "POST"),
         ("/embed-sessions", "POST"),
         ("/openapi.json", "GET"),
     }

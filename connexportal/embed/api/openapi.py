@@ -21,6 +21,10 @@ from pydantic.json_schema import models_json_schema
 
 from connexportal.embed.api import idempotency, ratelimit
 from connexportal.embed.api.problems import (
+    CONNEX_FORBIDDEN,
+    CONNEX_REFUSED,
+    CONNEX_UNAVAILABLE,
+    DUPLICATE_SKU,
     IDEMPOTENCY_KEY_IN_USE,
     IDEMPOTENCY_KEY_REUSED,
     MALFORMED_REQUEST,
@@ -39,6 +43,7 @@ from connexportal.embed.api.problems import (
 from connexportal.embed.api.schemas import (
     ActivityListQuery,
     ActivityPage,
+    ConnectionList,
     EmbedSessionCreate,
     EmbedSessionOut,
     ExternalId,
@@ -48,14 +53,24 @@ from connexportal.embed.api.schemas import (
     MerchantPage,
     MerchantUpdate,
     Problem,
+    ProductCreate,
+    ProductOut,
 )
 
 API_VERSION = "1.0.0"
 SECURITY_SCHEME = "partnerApiKey"
 REF = "#/components/schemas/{model}"
 
-REQUEST_MODELS: tuple[type[BaseModel], ...] = (MerchantCreate, MerchantUpdate, EmbedSessionCreate)
-RESPONSE_MODELS: tuple[type[BaseModel], ...] = (MerchantOut, MerchantPage, ActivityPage, EmbedSessionOut, Problem)
+REQUEST_MODELS: tuple[type[BaseModel], ...] = (MerchantCreate, MerchantUpdate, EmbedSessionCreate, ProductCreate)
+RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
+    MerchantOut,
+    MerchantPage,
+    ActivityPage,
+    EmbedSessionOut,
+    ConnectionList,
+    ProductOut,
+    Problem,
+)
 
 AUTHENTICATED_PROBLEMS = (UNAUTHORIZED, RATE_LIMITED)
 BODY_PROBLEMS = (MALFORMED_REQUEST, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, VALIDATION)
@@ -246,6 +261,85 @@ OPERATIONS: tuple[Operation, ...] = (
         takes_external_id=True,
     ),
     Operation(
+        method="get",
+        path="/merchants/{external_id}/connections",
+        operation_id="listMerchantConnections",
+        summary="List a merchant's connections",
+        description=(
+            "The merchant's connections (sales channels, QuickBooks, custom integrations) as Connex lists them "
+            "now, with their health and last and next sync. A product is added to one of these, by id. "
+            "When Connex cannot be reached the answer is a connex-unavailable problem with Retry-After, "
+            "never an old list."
+        ),
+        status=200,
+        response=ConnectionList,
+        example_response={
+            "items": [
+                {
+                    "id": 5,
+                    "name": "Shopify - Acme Outdoor",
+                    "channel": "Shopify",
+                    "health": "ok",
+                    "health_label": "Healthy",
+                    "last_sync_at": "2026-03-05T05:46:02Z",
+                    "next_sync_at": "2026-03-06T05:45:00Z",
+                }
+            ]
+        },
+        problems=(NOT_FOUND, CONNEX_REFUSED, CONNEX_UNAVAILABLE),
+        takes_external_id=True,
+        tag="Connections and products",
+    ),
+    Operation(
+        method="post",
+        path="/merchants/{external_id}/products",
+        operation_id="createProduct",
+        summary="Add a product",
+        description=(
+            "Adds a product to one of the merchant's connections (connection_id, from the connections list), "
+            "with Connex's api/products/add fields in snake_case; amounts and quantities left out are 0. "
+            "The SKU must be new to the merchant's Connex account, compared without regard to case or "
+            "surrounding spaces: otherwise the answer is a duplicate-sku problem whose existing_product_id "
+            "names the product that has it. Another merchant's connection is not found. Connex's demo "
+            "account cannot add products (connex-forbidden). Send an Idempotency-Key: if a call ends in "
+            "connex-unavailable the product may still have been added, and a retry then answers duplicate-sku."
+        ),
+        status=201,
+        response=ProductOut,
+        example_response={
+            "id": 133421,
+            "connection_id": 5,
+            "connection_name": "Shopify - Acme Outdoor",
+            "name": "Trail Mug",
+            "sku": "MUG-TRAIL-01",
+            "description": "Enamel mug, 350 ml",
+            "product_type": 0,
+            "sales_price": 14.5,
+            "unit_cost": 4.25,
+            "average_cost": 0.0,
+            "quantity_on_hand": 12.0,
+            "is_manual": True,
+            "created_at": "2026-03-05T09:40:11Z",
+        },
+        problems=(NOT_FOUND, MERCHANT_INACTIVE, DUPLICATE_SKU, CONNEX_FORBIDDEN, CONNEX_REFUSED, CONNEX_UNAVAILABLE),
+        body=ProductCreate,
+        example_body={
+            "connection_id": 5,
+            "name": "Trail Mug",
+            "sku": "MUG-TRAIL-01",
+            "description": "Enamel mug, 350 ml",
+            "product_type": 0,
+            "sales_price": 14.5,
+            "unit_cost": 4.25,
+            "quantity_on_hand": 12,
+            "time_until_restock": 5,
+            "image_urls": ["https://images.example.com/mug.jpg"],
+        },
+        takes_external_id=True,
+        idempotent=True,
+        tag="Connections and products",
+    ),
+    Operation(
         method="post",
         path="/embed-sessions",
         operation_id="createEmbedSession",
@@ -306,7 +400,7 @@ def _problem_response(kinds: list[ProblemKind]) -> dict[str, Any]:
             "schema": {"type": "string"},
             "required": True,
         }
-    if RATE_LIMITED in kinds:
+    if RATE_LIMITED in kinds or CONNEX_UNAVAILABLE in kinds:
         headers["Retry-After"] = {
             "description": "Seconds to wait before retrying.",
             "schema": {"type": "integer"},
@@ -416,7 +510,8 @@ def document() -> dict[str, Any]:
             "title": "Connex Portal partner API",
             "version": API_VERSION,
             "description": (
-                "Server-to-server API for partners: provision merchants and mint embed sessions. "
+                "Server-to-server API for partners: provision merchants, mint embed sessions, list merchants' "
+                "connections and add products to them. "
                 "Authenticate with your API key as a Bearer token. Errors are RFC 9457 problem details. "
                 f"Each key may make {settings.PARTNER_API_RATE_LIMIT} requests per "
                 f"{ratelimit.WINDOW_SECONDS} seconds. Human docs: /api/v1/docs."
@@ -427,6 +522,7 @@ def document() -> dict[str, Any]:
         "tags": [
             {"name": "Merchants", "description": "Your merchants, addressed by your own external id."},
             {"name": "Embed sessions", "description": "Single-use launch URLs for the embedded portal."},
+            {"name": "Connections and products", "description": "Merchants' connections, and their products."},
             {"name": "Documentation", "description": "This API, described."},
         ],
         "paths": paths,

@@ -72,6 +72,30 @@ RATE_LIMITED = ProblemKind(
 SERVER_ERROR = ProblemKind(
     "server-error", "Internal server error", 500, "Something failed on our side; it is logged. Retry later."
 )
+DUPLICATE_SKU = ProblemKind(
+    "duplicate-sku",
+    "Duplicate SKU",
+    409,
+    "The merchant already has a product with this SKU (any case); existing_product_id names it.",
+)
+CONNEX_FORBIDDEN = ProblemKind(
+    "connex-forbidden",
+    "Not allowed by Connex",
+    403,
+    "The merchant's Connex account may not do this at all (Connex's demo account cannot add products).",
+)
+CONNEX_REFUSED = ProblemKind(
+    "connex-refused",
+    "Refused by Connex",
+    502,
+    "Connex refused the call or the merchant's Connex login; detail says why. A retry will not help.",
+)
+CONNEX_UNAVAILABLE = ProblemKind(
+    "connex-unavailable",
+    "Connex unavailable",
+    503,
+    "Connex did not answer, or answered with an error; nothing is known to have changed. Retry after Retry-After.",
+)
 
 PROBLEM_KINDS = (
     MALFORMED_REQUEST,
@@ -87,6 +111,10 @@ PROBLEM_KINDS = (
     IDEMPOTENCY_KEY_REUSED,
     RATE_LIMITED,
     SERVER_ERROR,
+    DUPLICATE_SKU,
+    CONNEX_FORBIDDEN,
+    CONNEX_REFUSED,
+    CONNEX_UNAVAILABLE,
 )
 
 
@@ -96,6 +124,8 @@ class ApiProblem(Exception):
     detail: str
     errors: dict[str, list[str]] | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    # RFC 9457 extension members, such as duplicate-sku's existing_product_id.
+    extensions: dict[str, Any] = field(default_factory=dict)
 
 
 def problem_type_uri(request: HttpRequest, kind: ProblemKind) -> str:
@@ -109,6 +139,7 @@ def problem_response(request: HttpRequest, problem: ApiProblem) -> JsonResponse:
         status=problem.kind.status,
         detail=problem.detail,
         **({"errors": problem.errors} if problem.errors is not None else {}),
+        **problem.extensions,
     )
     response = JsonResponse(body.model_dump(mode="json"), status=problem.kind.status, content_type=PROBLEM_CONTENT_TYPE)
     for name, value in problem.headers.items():

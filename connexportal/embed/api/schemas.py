@@ -13,12 +13,13 @@ import functools
 import re
 import unicodedata
 import zoneinfo
+from decimal import Decimal
 from typing import Annotated, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.validators import validate_email
-from pydantic import MISSING, AfterValidator, BaseModel, ConfigDict, Field, SecretStr
+from django.core.validators import URLValidator, validate_email
+from pydantic import MISSING, AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, WithJsonSchema
 
 from connexportal.accounts.models import ConnexEnvironment
 from connexportal.activity.models import ActivityAction, ActorKind, Channel
@@ -380,3 +381,139 @@ class Problem(BaseModel):
         default=MISSING,
         description="Validation errors: the field's dotted path, and what is wrong with its value.",
     )
+    existing_product_id: int | MISSING = Field(
+        default=MISSING,
+        description="duplicate-sku only: the id of the merchant's product that already has this SKU.",
+    )
+
+
+# --- Connections and products -----------------------------------------------------------------
+
+HEALTH_LEVELS = ("ok", "syncing", "warning", "error", "paused", "unknown")
+MAX_MONEY = Decimal("99999999999999.99")
+
+
+def _money(value: Any) -> Decimal:
+    # Strict JSON numbers only: a string or a boolean is a mistake, not an amount.
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise ValueError(f"Must be a number like 12.5, not {type(value).__name__ if value is not None else 'null'}.")
+    amount = Decimal(str(value))
+    if not amount.is_finite() or not 0 <= amount <= MAX_MONEY:
+        raise ValueError(f"Must be from 0 to {MAX_MONEY}.")
+    if amount != amount.quantize(Decimal("0.01")):
+        raise ValueError(f"Must have at most 2 decimal places, not {value}.")
+    return amount
+
+
+def _web_address(value: str) -> str:
+    try:
+        URLValidator(schemes=["http", "https"])(value)
+    except DjangoValidationError:
+        raise ValueError(f"{value!r} is not a web address; write it like https://example.com/photo.jpg.") from None
+    return value
+
+
+Amount = Annotated[
+    Decimal,
+    BeforeValidator(_money),
+    WithJsonSchema({"type": "number", "minimum": 0, "maximum": float(MAX_MONEY), "description": "At most 2 decimals."}),
+]
+Count = Annotated[int, Field(ge=0, le=1_000_000_000)]
+ProductText = Annotated[str, Field(max_length=4000)]
+
+
+class ProductCategoriesIn(RequestModel):
+    """The product's category in Connex (objProductCategories)."""
+
+    category_id: Annotated[int, Field(ge=0, le=2_147_483_647)] = 0
+    sub_category_ids: Annotated[list[Annotated[int, Field(ge=0, le=2_147_483_647)]], Field(max_length=50)] = []
+
+
+class ProductCreate(RequestModel):
+    """A new product for one of the merchant's connections: Connex's api/products/add fields in snake_case.
+
+    Amounts and quantities left out are 0, as in Connex's own sample. The SKU must be new to the
+    merchant's Connex account, compared without regard to case or spaces at its ends.
+    """
+
+    connection_id: int = Field(ge=1, le=2_147_483_647, description="One of the merchant's connections (see its list).")
+    name: Annotated[str, Field(max_length=500, json_schema_extra=PLAIN_TEXT), AfterValidator(_plain_text)]
+    sku: Annotated[
+        str,
+        Field(max_length=200, json_schema_extra=PLAIN_TEXT, description="Stock-keeping unit, new to the account."),
+        AfterValidator(_plain_text),
+    ]
+    description: ProductText = ""
+    asin: Annotated[str, Field(max_length=50, description="Amazon's product number.")] = ""
+    image_urls: Annotated[
+        list[Annotated[str, Field(max_length=2000, json_schema_extra={"format": "uri"}), AfterValidator(_web_address)]],
+        Field(max_length=20),
+    ] = []
+    product_type: int = Field(default=0, ge=0, le=3, description="0 inventory, 1 non-inventory, 2 service, 3 bundle.")
+    unit_value: Amount = Decimal(0)
+    unit_cost: Amount = Decimal(0)
+    sales_price: Amount = Decimal(0)
+    asset_value: Amount = Decimal(0)
+    average_cost: Amount = Field(default=Decimal(0), description="Average cost of one unit, from accounting.")
+    reorder_point: Count = 0
+    max_quantity: Count = 0
+    time_until_restock: Count = Field(default=0, description="Days to get in the mail from the supplier.")
+    days_to_receive: Count = 0
+    quantity_on_order: Amount = Decimal(0)
+    quantity_on_sales_order: Amount = Decimal(0)
+    quantity_on_hand: Amount = Decimal(0)
+    quantity: Amount = Decimal(0)
+    unit: int | None = Field(default=0, ge=0, le=2_147_483_647, description="Connex's unit code.")
+    is_active: bool = True
+    is_manual: bool = True
+    internal_note: ProductText = ""
+    categories: ProductCategoriesIn | None = None
+
+    def product_values(self) -> dict[str, Any]:
+        """The fields as the portal's product service takes them."""
+        values = self.model_dump(exclude={"connection_id", "categories"})
+        if self.categories is not None:
+            values["categories"] = {
+                "category_id": self.categories.category_id,
+                "sub_category_ids": [{"category_id": sub} for sub in self.categories.sub_category_ids],
+            }
+        return values
+
+
+class ProductOut(BaseModel):
+    """A product as Connex lists it after adding it."""
+
+    id: int | None = Field(description="Connex's id; null only if Connex added it but did not list it straight after.")
+    connection_id: int | None
+    connection_name: str
+    name: str
+    sku: str
+    description: str
+    product_type: int | None
+    sales_price: float | None
+    unit_cost: float | None
+    average_cost: float | None
+    quantity_on_hand: float | None
+    is_manual: bool
+    created_at: dt.datetime | None
+
+
+class ConnectionOut(BaseModel):
+    """One of the merchant's connections (a sales channel, QuickBooks, a custom integration)."""
+
+    id: int = Field(description="Connex's id of the connection: products and order imports name it.")
+    name: str
+    channel: str = Field(description="The kind of connection, such as Amazon, Shopify or Custom integration.")
+    health: str = Field(
+        json_schema_extra={"enum": list(HEALTH_LEVELS)},
+        description="ok, syncing, warning (overdue), error (last sync failed), paused or unknown.",
+    )
+    health_label: str = Field(description="The health in words, as the portal shows it.")
+    last_sync_at: dt.datetime | None = Field(description="When a sync last finished; null if never.")
+    next_sync_at: dt.datetime | None = Field(description="When the next scheduled sync is due; null if none is.")
+
+
+class ConnectionList(BaseModel):
+    """All of the merchant's connections, as Connex lists them now."""
+
+    items: list[ConnectionOut]

@@ -21,6 +21,10 @@ from connexportal.activity.services import Actor
 from connexportal.embed.api import idempotency, openapi, services
 from connexportal.embed.api.http import endpoint, finish, json_response, parse_body, public
 from connexportal.embed.api.problems import (
+    CONNEX_FORBIDDEN,
+    CONNEX_REFUSED,
+    CONNEX_UNAVAILABLE,
+    DUPLICATE_SKU,
     MERCHANT_EXISTS,
     MERCHANT_INACTIVE,
     NOT_FOUND,
@@ -35,6 +39,8 @@ from connexportal.embed.api.schemas import (
     ActivityEntryOut,
     ActivityListQuery,
     ActivityPage,
+    ConnectionList,
+    ConnectionOut,
     ConnexAccountOut,
     EmbedSessionCreate,
     EmbedSessionOut,
@@ -45,7 +51,10 @@ from connexportal.embed.api.schemas import (
     MerchantUpdate,
     PageLinks,
     Pagination,
+    ProductCreate,
+    ProductOut,
 )
+from connexportal.portal import services as portal_services
 
 
 @contextmanager
@@ -267,10 +276,111 @@ def _in_english(label) -> str:
         return str(label)
 
 
+# How long a partner should wait before retrying a call Connex did not answer.
+CONNEX_RETRY_AFTER_SECONDS = 30
+
+
+def upstream_problem(exc: portal_services.UpstreamError) -> ApiProblem:
+    """What Connex did, as a problem: field errors are the caller's to fix, 503s are worth a retry."""
+    if isinstance(exc, portal_services.UpstreamForbidden):
+        return ApiProblem(CONNEX_FORBIDDEN, exc.message)
+    if exc.field_errors:
+        return ApiProblem(VALIDATION, f"Connex refused some fields: {exc.message}", errors=exc.field_errors)
+    if exc.retryable:
+        return ApiProblem(CONNEX_UNAVAILABLE, exc.message, headers={"Retry-After": str(CONNEX_RETRY_AFTER_SECONDS)})
+    return ApiProblem(CONNEX_REFUSED, exc.message)
+
+
+def connection_out(connection: portal_services.ConnectionView) -> ConnectionOut:
+    level, label = connection.health
+    return ConnectionOut(
+        id=connection.id,
+        name=connection.name,
+        channel=connection.channel,
+        health=level,
+        health_label=label,
+        last_sync_at=connection.last_sync_at,
+        next_sync_at=connection.next_run_at,
+    )
+
+
+def product_out(product: portal_services.ProductRow) -> ProductOut:
+    def number(value) -> float | None:
+        return float(value) if value is not None else None
+
+    return ProductOut(
+        id=product.id,
+        connection_id=product.connection_id,
+        connection_name=product.connection_name,
+        name=product.name,
+        sku=product.sku,
+        description=product.description,
+        product_type=product.product_type,
+        sales_price=number(product.sales_price),
+        unit_cost=number(product.unit_cost),
+        average_cost=number(product.average_cost),
+        quantity_on_hand=number(product.quantity_on_hand),
+        is_manual=product.is_manual,
+        created_at=product.created_at,
+    )
+
+
+def merchant_connections_list(request: HttpRequest, partner: Partner, external_id: str) -> HttpResponse:
+    with service_errors():
+        merchant = services.merchant_get(partner=partner, external_id=external_id)
+    with translation.override("en"):
+        result = portal_services.connections_list(merchant=merchant)
+        # The portal may show a last known list; a partner gets Connex's answer or a reason to retry.
+        if result.stale:
+            raise upstream_problem(portal_services.UpstreamError(result.error or "", retryable=result.retryable))
+        page = ConnectionList(items=[connection_out(connection) for connection in result.connections])
+    return json_response(page)
+
+
+def merchant_product_create(request: HttpRequest, partner: Partner, external_id: str) -> HttpResponse:
+    body, data = parse_body(request, ProductCreate)
+
+    def create() -> idempotency.Outcome:
+        with service_errors():
+            merchant = services.merchant_get(partner=partner, external_id=external_id)
+            if not merchant.is_active:
+                raise services.MerchantInactive(external_id)
+        with translation.override("en"):
+            try:
+                product = portal_services.product_create(
+                    merchant=merchant,
+                    connection_id=body.connection_id,
+                    values=body.product_values(),
+                    actor=Actor.from_request(request),
+                )
+            except portal_services.NotFound:
+                raise ApiProblem(
+                    NOT_FOUND,
+                    f"The merchant {external_id!r} has no connection {body.connection_id}; "
+                    "list its connections to find their ids.",
+                ) from None
+            except portal_services.DuplicateSku as exc:
+                existing = exc.existing
+                raise ApiProblem(
+                    DUPLICATE_SKU,
+                    f"The merchant already has a product with SKU {existing.sku!r} (id {existing.id}); "
+                    "SKUs are compared without regard to case or surrounding spaces.",
+                    errors={"sku": [f"Already used by product {existing.id} ({existing.name or existing.sku})."]},
+                    extensions={"existing_product_id": existing.id},
+                ) from None
+            except portal_services.UpstreamError as exc:
+                raise upstream_problem(exc) from None
+        return 201, product_out(product).model_dump(mode="json")
+
+    return _idempotent(request, partner, data, create)
+
+
 merchants = endpoint(get=merchant_list, post=merchant_create)
 merchant = endpoint(get=merchant_get, patch=merchant_update)
 merchant_deactivation = endpoint(post=merchant_deactivate)
 merchant_activity = endpoint(get=merchant_activity_list)
+merchant_connections = endpoint(get=merchant_connections_list)
+merchant_products = endpoint(post=merchant_product_create)
 embed_sessions = endpoint(post=embed_session_create)
 
 
