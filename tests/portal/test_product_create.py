@@ -155,7 +155,7 @@ def test_adding_a_product_redirects_to_the_list_searching_its_sku(other_client, 
     assert response.redirect_chain == [("/products/?q=MUG-TRAIL-01", 302)]
     html = response.content.decode()
     assert "Product added: Trail Mug (MUG-TRAIL-01)." in html
-    assert re.findall(r"<td><code>([^<]+)</code>", html) == ["MUG-TRAIL-01"]
+    assert re.findall(r"<td[^>]*><code>([^<]+)</code>", html) == ["MUG-TRAIL-01"]
     assert 'value="MUG-TRAIL-01"' in html, "the search box shows the SKU"
     stored = sandbox_products(OTHER_ACCOUNT, "MUG-TRAIL-01").get()
     assert stored.image_urls == ["https://images.example.com/mug.jpg"]
@@ -233,3 +233,23 @@ def test_the_products_page_links_to_the_form_unless_products_are_hidden(other_cl
     partner.save()
 
     assert other_client.get("/products/new/").status_code == 404
+
+
+def test_embedded_the_form_posts_by_header_and_shows_the_list_in_place(sandbox):
+    from django.test import Client
+
+    from tests.embed.embedding import demo_data, open_session
+
+    token = open_session(demo_data().other_merchant)
+    connection = sandbox_connections(OTHER_ACCOUNT)[0]
+    embedded = {"HTTP_X_CONNEX_EMBED": token, "HTTP_HX_REQUEST": "true", "HTTP_HX_BOOSTED": "true"}
+    client = Client(enforce_csrf_checks=True)
+
+    assert client.get("/products/new/", **embedded).status_code == 200
+    response = client.post("/products/new/", form_data(connection.id), **embedded)
+
+    assert response.status_code == 200
+    assert response["HX-Push-Url"] == "/products/?q=MUG-TRAIL-01"
+    html = response.content.decode()
+    assert "Product added: Trail Mug (MUG-TRAIL-01)." in html
+    assert re.findall(r"<td[^>]*><code>([^<]+)</code>", html) == ["MUG-TRAIL-01"]
