@@ -10,8 +10,9 @@ How a call behaves (see also errors.py):
   429, 5xx and HTML error pages, with capped exponential backoff and full jitter,
   or after ``Retry-After`` when Connex sends it. Writes are retried only when the
   request provably never left (connection refused, no pooled connection); a write
-  that may have reached Connex is never repeated here. ``create_orders`` repairs a
-  failed batch itself, after listing which of its orders landed.
+  that may have reached Connex is never repeated here. ``create_orders`` settles a
+  failed batch itself: it resends only orders that repeated lookups, after a settle
+  period, agree are absent, and reports every order's fate.
 - Each account's requests pass a token bucket (routes.REQUESTS_PER_SECOND by default).
 - Every call is bounded by ``total_timeout`` seconds, retries and waits included.
 - Each HTTP exchange logs one line on ``connexportal.connex``; no body, header,
@@ -25,7 +26,7 @@ import logging
 import random
 import re
 import time
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -39,6 +40,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from . import routes
 from .errors import ConnexAuthError, ConnexError, ConnexProtocolError, ConnexRejected, ConnexUnavailable
 from .http import DEFAULT_TIMEOUT, new_client, shared_client
+from .keys import order_key
 from .models import (
     CONNECTIONS_ADAPTER,
     NEW_ORDERS_ADAPTER,
@@ -61,7 +63,7 @@ from .models import (
     UserConnection,
 )
 from .ratelimit import ACCOUNT_LIMITERS, RateLimiter
-from .results import CreateOrdersResult, OrderFailure
+from .results import CreateOrdersResult, Fate, OrderOutcome
 from .tokens import DEFAULT_TOKEN_STORE, LOGIN_FLIGHTS, PROCESS_KEY_SECRET, Token, TokenStore, account_key
 
 log = logging.getLogger("connexportal.connex")
@@ -75,6 +77,13 @@ _REDACTED: Final = "[redacted]"
 _TEXT_LIMIT: Final = 300
 _HTML_TITLE: Final = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _INDEXED_FIELD: Final = re.compile(r"^\$?\[(\d+)\]\.?(.*)$")
+# A listing without objMetaData is read to its first short page, but never further than this.
+_MAX_UNCOUNTED_PAGES: Final = 1000
+
+# Defaults of create_orders' repair of a batch whose answer was lost (see its docstring).
+DEFAULT_SETTLE_SECONDS: Final = 5.0
+DEFAULT_CONFIRMATIONS: Final = 2
+DEFAULT_LOOKUP_INTERVAL: Final = 1.0
 
 # Base URLs whose LOGIN answered 404 and whose LOGIN_FALLBACK worked: later logins go straight there.
 _FALLBACK_LOGIN_BASES: set[str] = set()
@@ -97,7 +106,8 @@ class ConnexClient:
 
     ``key_secret`` keys the HMAC that binds cached tokens to the exact
     credentials (see ``tokens.account_key``); processes sharing a token store
-    must share it.
+    must share it. ``sleep`` and ``clock`` (monotonic seconds) are what the client
+    waits and times with; a test passes a fake pair in which sleeping moves the clock.
     """
 
     def __init__(
@@ -118,6 +128,7 @@ class ConnexClient:
         backoff_base: float = 0.5,
         backoff_cap: float = 8.0,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not username:
             raise ValueError("username is required")
@@ -135,6 +146,7 @@ class ConnexClient:
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
         self._sleep = sleep
+        self._clock = clock
         self._own_http = new_client(transport) if transport is not None else None
         self._store: TokenStore = token_store if token_store is not None else DEFAULT_TOKEN_STORE
         self.token_key = account_key(self.base_url, username, password, secret=key_secret)
@@ -203,7 +215,7 @@ class ConnexClient:
     def iter_products(self, query: ProductQuery | Mapping[str, Any] | None = None) -> Iterator[Product]:
         """Every product matching ``query``, from its page_number to the last page."""
         query = _as_model(ProductQuery, query if query is not None else {})
-        for page in _pages(self.list_products, query, _products_of):
+        for page in _pages(routes.LIST_PRODUCTS, self.list_products, query):
             yield from page.products
 
     def add_product(self, product: NewProduct | Mapping[str, Any]) -> None:
@@ -219,106 +231,219 @@ class ConnexClient:
 
     def iter_orders(self, query: OrderQuery | Mapping[str, Any]) -> Iterator[Order]:
         """Every order matching ``query``, from its page_number to the last page."""
-        for page in _pages(self.list_orders, _as_model(OrderQuery, query), _orders_of):
+        for page in _pages(routes.LIST_ORDERS, self.list_orders, _as_model(OrderQuery, query)):
             yield from page.orders
 
     def create_orders(
-        self, orders: Iterable[NewOrder | Mapping[str, Any]], *, skip_existing: bool = False
+        self,
+        orders: Iterable[NewOrder | Mapping[str, Any]],
+        *,
+        skip_existing: bool = False,
+        settle_seconds: float = DEFAULT_SETTLE_SECONDS,
+        confirmations: int = DEFAULT_CONFIRMATIONS,
+        lookup_interval: float = DEFAULT_LOOKUP_INTERVAL,
     ) -> CreateOrdersResult:
-        """Create orders in batches of routes.CREATE_ORDERS_MAX_BATCH; report each order number's fate.
+        """Create orders in batches of routes.CREATE_ORDERS_MAX_BATCH, each at most once; report every fate.
 
-        A batch that fails in a way that leaves its outcome unknown (timeout, 5xx, an
-        answer that is not the documented one) is not resent blindly: the orders are
-        looked up by order number first, and only those that did not land are sent,
-        once. A rejected batch (4xx) is not resent. After Connex is found unreachable,
-        the remaining batches are not attempted. With ``skip_existing``, each batch is
-        looked up before sending and orders Connex already has are skipped.
-        Order numbers must be unique within one call. Raises ConnexAuthError only.
+        A batch whose answer leaves its outcome unknown (timeout, 5xx, an HTML page, an
+        empty or unknown 2xx) is never resent blindly: its orders are looked up at once,
+        then again once ``settle_seconds`` have passed since the failure (a batch can
+        land seconds after its answer was lost), every ``lookup_interval`` seconds,
+        until ``confirmations`` lookups after the settle period agree that they are
+        absent. Only then are the absent ones sent again, once. Orders found are
+        ``already_existed``. Orders whose fate the lookups cannot settle are failed
+        with "outcome unknown: not resent" and ``safe_to_retry=False``. The other
+        batches are sent meanwhile. A 4xx is a finished answer, but Connex may have
+        stored part of the batch before refusing it, so the batch is looked up once
+        (unless the status is one that routes.CREATE_ORDERS_REFUSED_UNREAD says comes
+        before any order is read). After a batch provably never left (Connex
+        unreachable), later batches are not sent. With ``skip_existing``, each batch
+        is looked up first and orders Connex already has are not sent.
+
+        Order numbers are compared by keys.order_key and must be unique within one call
+        (ValueError). Returns every order's outcome in input order (results.py). Any
+        exception raised part-way (ConnexAuthError, a stop such as KeyboardInterrupt)
+        carries the fates so far as ``exc.partial_result``.
         """
+        if settle_seconds < 0 or lookup_interval < 0:
+            raise ValueError("settle_seconds and lookup_interval must be 0 or more")
+        if confirmations < 1:
+            raise ValueError("confirmations must be 1 or more")
         pending = [_as_model(NewOrder, order) for order in orders]
-        counts = Counter(order.order_number for order in pending)
-        repeated = [number for number, count in counts.items() if count > 1]
+        counts = Counter(order_key(order.order_number) for order in pending)
+        repeated = sorted(order.order_number for order in pending if counts[order_key(order.order_number)] > 1)
         if repeated:
-            raise ValueError(f"order numbers repeated in one create_orders call: {sorted(repeated)}")
+            raise ValueError(f"order numbers repeated in one create_orders call: {repeated}")
 
-        report = _OrdersReport()
-        size = routes.CREATE_ORDERS_MAX_BATCH
-        for start in range(0, len(pending), size):
-            batch = pending[start : start + size]
-            if report.unreachable is not None:
-                report.fail(batch, f"not sent: Connex was unavailable earlier in this call ({report.unreachable})")
-                continue
-            self._create_batch(batch, report, skip_existing=skip_existing)
+        report = _OrdersReport(pending)
+        plan = _RepairPlan(settle_seconds, confirmations, lookup_interval, skip_existing)
+        try:
+            self._create_all(pending, report, plan)
+        except BaseException as exc:
+            partial = report.result(stopped_by=exc)
+            # Built-in exceptions take attributes too; the caller reads getattr(exc, "partial_result", None).
+            exc.partial_result = partial  # type: ignore[attr-defined]
+            self._log_orders(partial, stopped_by=exc)
+            raise
         result = report.result()
-        log.info(
-            "connex create_orders orders=%d created=%d already_existed=%d failed=%d",
-            len(pending),
-            len(result.created),
-            len(result.already_existed),
-            len(result.failed),
-            extra={"connex_account": self._account},
-        )
+        self._log_orders(result)
         return result
 
     # --- create_orders internals ----------------------------------------------------------
 
-    def _create_batch(self, batch: list[NewOrder], report: _OrdersReport, *, skip_existing: bool) -> None:
-        if skip_existing:
-            landed, unverified = self._landed(batch)
-            report.exist([order for order in batch if order.order_number in landed])
-            for order in batch:
-                lookup_error = unverified.get(order.order_number)
-                if lookup_error is not None:
-                    report.fail([order], f"not sent: could not check for a duplicate: {lookup_error.message}")
-            if any(isinstance(error, ConnexUnavailable) for error in unverified.values()):
-                report.unreachable = "the duplicate check failed"
-            batch = [o for o in batch if o.order_number not in landed and o.order_number not in unverified]
-            if not batch:
-                return
+    def _create_all(self, pending: list[NewOrder], report: _OrdersReport, plan: _RepairPlan) -> None:
+        size = routes.CREATE_ORDERS_MAX_BATCH
+        unsent = deque(pending[start : start + size] for start in range(0, len(pending), size))
+        unsettled: list[_Unsettled] = []
+        while unsent or unsettled:
+            now = self._clock()
+            due = min(unsettled, key=lambda batch: batch.due, default=None)
+            if due is not None and due.due <= now:
+                unsettled.remove(due)
+                self._follow_up(due, report, plan, unsettled)
+            elif unsent:
+                batch = unsent.popleft()
+                if report.unreachable is not None:
+                    reason = f"not sent: Connex was unreachable earlier in this call ({report.unreachable})"
+                    report.fail(batch, reason, safe=True)
+                    continue
+                if plan.skip_existing:
+                    batch = self._without_existing(batch, report)
+                if batch:
+                    self._send_batch(batch, report, unsettled, resendable=True)
+            else:
+                assert due is not None
+                self._sleep(due.due - now)
 
-        error = self._send_orders(batch)
+    def _without_existing(self, batch: list[NewOrder], report: _OrdersReport) -> list[NewOrder]:
+        try:
+            found = self._lookup(batch)
+        except ConnexAuthError:
+            raise
+        except ConnexError as error:
+            reason = f"not sent: could not check for duplicates first: {error.message}"
+            report.fail(batch, reason, safe=True, error=error)
+            if isinstance(error, ConnexUnavailable) and not error.request_sent:
+                report.unreachable = error.message
+            return []
+        report.exist([order for order in batch if order_key(order.order_number) in found])
+        return [order for order in batch if order_key(order.order_number) not in found]
+
+    def _send_batch(
+        self, batch: list[NewOrder], report: _OrdersReport, unsettled: list[_Unsettled], *, resendable: bool
+    ) -> None:
+        report.sending(batch)
+        try:
+            error = self._send_orders(batch)
+        except ConnexAuthError:
+            # Refused at the door (401 even after a fresh login, or no login): nothing was read.
+            report.not_sending(batch)
+            raise
         if error is None:
             report.create(batch)
             return
-        if isinstance(error, ConnexRejected):
-            report.reject(batch, error)
-            return
         if isinstance(error, ConnexUnavailable) and not error.request_sent:
-            report.fail(batch, f"not sent: {error.message}", error=error)
+            report.fail(batch, f"not sent: {error.message}", safe=True, error=error)
             report.unreachable = error.message
             return
+        if isinstance(error, ConnexRejected) and error.status in routes.CREATE_ORDERS_REFUSED_UNREAD:
+            report.reject(batch, batch, error)
+            return
+        now = self._clock()
+        unsettled.append(_Unsettled(batch, list(batch), error, failed_at=now, due=now, resendable=resendable))
 
-        landed, unverified = self._landed(batch)
-        report.exist([order for order in batch if order.order_number in landed])
-        for order in batch:
-            lookup_error = unverified.get(order.order_number)
-            if lookup_error is not None:
+    def _follow_up(
+        self, batch: _Unsettled, report: _OrdersReport, plan: _RepairPlan, unsettled: list[_Unsettled]
+    ) -> None:
+        """One lookup of an unsettled batch; then it is settled, resent, or looked up again later."""
+        started = self._clock()
+        try:
+            found = self._lookup(batch.open)
+        except ConnexAuthError:
+            raise
+        except ConnexError as lookup_error:
+            batch.failed_lookups += 1
+            if batch.failed_lookups > plan.confirmations:
                 report.fail(
-                    [order],
-                    f"outcome unknown: {error.message}; and the lookup failed: {lookup_error.message}",
-                    may_have_landed=True,
-                    error=error,
+                    batch.open,
+                    f"outcome unknown: not resent: {batch.describe()}, and Connex could not be asked whether "
+                    f"it landed ({lookup_error.message})",
+                    safe=False,
+                    error=batch.error,
                 )
-        if unverified and any(isinstance(e, ConnexUnavailable) for e in unverified.values()):
-            report.unreachable = error.message
-        missing = [o for o in batch if o.order_number not in landed and o.order_number not in unverified]
-        if not missing:
+                return
+            batch.due = self._clock() + plan.lookup_interval
+            unsettled.append(batch)
             return
-        retry_error = self._send_orders(missing)
-        if retry_error is None:
-            report.create(missing)
-        elif isinstance(retry_error, ConnexRejected):
-            report.reject(missing, retry_error)
-        else:
-            sent = not isinstance(retry_error, ConnexUnavailable) or retry_error.request_sent
-            report.fail(
-                missing,
-                f"{'outcome unknown' if sent else 'not sent'} after resending: {retry_error.message}",
-                may_have_landed=sent,
-                error=retry_error,
+        report.exist([order for order in batch.open if order_key(order.order_number) in found])
+        batch.open = [order for order in batch.open if order_key(order.order_number) not in found]
+        if not batch.open:
+            return
+        if isinstance(batch.error, ConnexRejected):
+            # A finished answer: what is not there now was refused, not delayed.
+            report.reject(batch.sent, batch.open, batch.error)
+            return
+        settles_at = batch.failed_at + plan.settle_seconds
+        # Only a lookup that began after the settle period can vouch for an absence.
+        if started >= settles_at:
+            batch.agreeing += 1
+        if batch.agreeing < plan.confirmations:
+            batch.due = max(self._clock() + plan.lookup_interval, settles_at)
+            unsettled.append(batch)
+            return
+        if batch.resendable:
+            self._send_batch(batch.open, report, unsettled, resendable=False)
+            return
+        report.fail(
+            batch.open,
+            f"not created: {batch.describe()}; Connex confirmed it absent after {plan.settle_seconds:g}s",
+            safe=True,
+            error=batch.error,
+        )
+
+    def _lookup(self, orders: list[NewOrder]) -> set[str]:
+        """The keys (keys.order_key) of those of ``orders`` that Connex lists; raises ConnexError when it cannot tell.
+
+        Per connection (routes.ORDERS_LOOKUP): one sweep of the orders' days, a margin
+        either side, when that is at most as many pages as there are orders to find;
+        otherwise one search per order number on its own days. The listing must be whole
+        (rows adding up to objMetaData.totalRows, no page served twice): an incomplete
+        one raises ConnexProtocolError, so it can never pass for an absence.
+        """
+        found: set[str] = set()
+        margin = timedelta(days=routes.ORDERS_LOOKUP_MARGIN_DAYS)
+        by_connection: dict[int, list[NewOrder]] = defaultdict(list)
+        for order in orders:
+            by_connection[order.user_connection_id].append(order)
+        for connection_id, group in by_connection.items():
+            wanted = {order_key(order.order_number) for order in group}
+            days = [order.order_date.date() for order in group]
+            sweep = OrderQuery(
+                begin_date=min(days) - margin,
+                end_date=max(days) + margin,
+                user_connection_id=connection_id,
+                order_by="orderDate",
+                direction="asc",
             )
-            if isinstance(retry_error, ConnexUnavailable):
-                report.unreachable = retry_error.message
+            first = self.list_orders(sweep)
+            if first.meta.total_number_of_pages <= len(wanted):
+                for page in _pages(routes.LIST_ORDERS, self.list_orders, sweep, first=first, exact=True):
+                    found |= _matching(page.orders, wanted, connection_id)
+                continue
+            for order in group:
+                key = order_key(order.order_number)
+                day = order.order_date.date()
+                search = OrderQuery(
+                    begin_date=day - margin,
+                    end_date=day + margin,
+                    search_text=order.order_number.strip(),
+                    user_connection_id=connection_id,
+                )
+                for page in _pages(routes.LIST_ORDERS, self.list_orders, search, exact=True):
+                    if _matching(page.orders, {key}, connection_id):
+                        found.add(key)
+                        break
+        return found
 
     def _send_orders(self, batch: list[NewOrder]) -> ConnexError | None:
         body = NEW_ORDERS_ADAPTER.dump_json(batch, by_alias=True, exclude_none=True)
@@ -331,51 +456,17 @@ class ConnexClient:
             return error
         return None
 
-    def _landed(self, batch: list[NewOrder]) -> tuple[set[str], dict[str, ConnexError]]:
-        """Which of ``batch``'s order numbers Connex has, and which could not be checked (and why).
-
-        Per connection, one listing of the batch's dates (a day either side, for time
-        zones) is swept when it is no more pages than there are orders to check;
-        otherwise each order number is searched for (searchText) on its own date.
-        """
-        landed: set[str] = set()
-        unverified: dict[str, ConnexError] = {}
-        by_connection: dict[int, list[NewOrder]] = defaultdict(list)
-        for order in batch:
-            by_connection[order.user_connection_id].append(order)
-        for connection_id, orders in by_connection.items():
-            wanted = {order.order_number for order in orders}
-            days = [order.order_date.date() for order in orders]
-            sweep = OrderQuery(
-                begin_date=min(days) - timedelta(days=1),
-                end_date=max(days) + timedelta(days=1),
-                user_connection_id=connection_id,
-                order_by="orderDate",
-                direction="asc",
-            )
-            try:
-                first = self.list_orders(sweep)
-                if first.meta.total_number_of_pages <= len(wanted):
-                    for page in _pages(self.list_orders, sweep, _orders_of, first=first):
-                        landed.update(_matching(page.orders, wanted, connection_id))
-                    continue
-                for order in orders:
-                    day = order.order_date.date()
-                    search = OrderQuery(
-                        begin_date=day - timedelta(days=1),
-                        end_date=day + timedelta(days=1),
-                        search_text=order.order_number,
-                        user_connection_id=connection_id,
-                    )
-                    for page in _pages(self.list_orders, search, _orders_of):
-                        if _matching(page.orders, {order.order_number}, connection_id):
-                            landed.add(order.order_number)
-                            break
-            except ConnexAuthError:
-                raise
-            except ConnexError as error:
-                unverified.update(dict.fromkeys(wanted - landed, error))
-        return landed, unverified
+    def _log_orders(self, result: CreateOrdersResult, *, stopped_by: BaseException | None = None) -> None:
+        log.log(
+            logging.WARNING if stopped_by is not None else logging.INFO,
+            "connex create_orders orders=%d created=%d already_existed=%d failed=%d%s",
+            len(result.outcomes),
+            len(result.created),
+            len(result.already_existed),
+            len(result.failed),
+            f" stopped_by={type(stopped_by).__name__}" if stopped_by is not None else "",
+            extra={"connex_account": self._account},
+        )
 
     # --- Tokens ---------------------------------------------------------------------------
 
@@ -415,7 +506,7 @@ class ConnexClient:
             raise outcome
         route = routes.LOGIN_FALLBACK if self.base_url in _FALLBACK_LOGIN_BASES else routes.LOGIN
         try:
-            answer = LoginResponse.model_validate_json(outcome.content)
+            answer = _login_answer(outcome.content)
         except ValidationError as exc:
             problems = _describe(exc)
         else:
@@ -669,27 +760,63 @@ class ConnexClient:
 # --- create_orders bookkeeping ---------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class _RepairPlan:
+    settle_seconds: float
+    confirmations: int
+    lookup_interval: float
+    skip_existing: bool
+
+
+@dataclass(slots=True)
+class _Unsettled:
+    """A sent batch whose answer did not settle the fate of ``open``, the orders still unaccounted for."""
+
+    sent: list[NewOrder]
+    open: list[NewOrder]
+    error: ConnexError
+    failed_at: float
+    due: float
+    resendable: bool
+    agreeing: int = 0
+    failed_lookups: int = 0
+
+    def describe(self) -> str:
+        if isinstance(self.error, ConnexRejected):
+            return f"Connex refused the batch ({self.error.message})"
+        again = "" if self.resendable else " sent again"
+        return f"the batch{again} failed ({self.error.message})"
+
+
 class _OrdersReport:
-    def __init__(self) -> None:
-        self.created: list[str] = []
-        self.already_existed: list[str] = []
-        self.failed: list[OrderFailure] = []
+    """Each order's fate as it is decided, keyed by keys.order_key; and which orders were sent."""
+
+    def __init__(self, orders: list[NewOrder]) -> None:
+        self._orders = orders
+        self._fates: dict[str, OrderOutcome] = {}
+        self._sent: set[str] = set()
         self.unreachable: str | None = None
 
+    def sending(self, orders: list[NewOrder]) -> None:
+        self._sent.update(order_key(order.order_number) for order in orders)
+
+    def not_sending(self, orders: list[NewOrder]) -> None:
+        self._sent.difference_update(order_key(order.order_number) for order in orders)
+
     def create(self, orders: list[NewOrder]) -> None:
-        self.created.extend(order.order_number for order in orders)
+        for order in orders:
+            self._decide(OrderOutcome(order.order_number, Fate.CREATED))
 
     def exist(self, orders: list[NewOrder]) -> None:
-        self.already_existed.extend(order.order_number for order in orders)
+        for order in orders:
+            self._decide(OrderOutcome(order.order_number, Fate.ALREADY_EXISTED))
 
-    def fail(
-        self, orders: list[NewOrder], reason: str, *, may_have_landed: bool = False, error: ConnexError | None = None
-    ) -> None:
-        self.failed.extend(
-            OrderFailure(order.order_number, reason, may_have_landed=may_have_landed, error=error) for order in orders
-        )
+    def fail(self, orders: list[NewOrder], reason: str, *, safe: bool, error: ConnexError | None = None) -> None:
+        for order in orders:
+            self._decide(OrderOutcome(order.order_number, Fate.FAILED, reason, safe_to_retry=safe, error=error))
 
-    def reject(self, sent: list[NewOrder], error: ConnexRejected) -> None:
+    def reject(self, sent: list[NewOrder], refused: list[NewOrder], error: ConnexRejected) -> None:
+        """``refused``, a part of ``sent``, failed with Connex's reasons; Connex does not have them."""
         # ASP.NET names a body element's field as "[3].OrderNumber": index 3 of what was sent.
         per_order: dict[int, dict[str, list[str]]] = defaultdict(dict)
         general: dict[str, list[str]] = {}
@@ -699,13 +826,46 @@ class _OrdersReport:
                 per_order[int(match.group(1))][match.group(2) or name] = texts
             else:
                 general[name] = texts
+        refused_keys = {order_key(order.order_number) for order in refused}
         for index, order in enumerate(sent):
+            if order_key(order.order_number) not in refused_keys:
+                continue
             own = per_order.get(index, {})
             reason = "; ".join(f"{name}: {' '.join(texts)}" for name, texts in own.items()) or error.message
-            self.failed.append(OrderFailure(order.order_number, reason, field_errors={**general, **own}, error=error))
+            self._decide(
+                OrderOutcome(
+                    order.order_number,
+                    Fate.FAILED,
+                    reason,
+                    safe_to_retry=True,
+                    field_errors={**general, **own},
+                    error=error,
+                )
+            )
 
-    def result(self) -> CreateOrdersResult:
-        return CreateOrdersResult(tuple(self.created), tuple(self.already_existed), tuple(self.failed))
+    def result(self, *, stopped_by: BaseException | None = None) -> CreateOrdersResult:
+        outcomes = []
+        for order in self._orders:
+            key = order_key(order.order_number)
+            outcome = self._fates.get(key)
+            if outcome is None:
+                outcome = self._undecided(order, key, stopped_by)
+            outcomes.append(outcome)
+        return CreateOrdersResult.of(outcomes)
+
+    def _undecided(self, order: NewOrder, key: str, stopped_by: BaseException | None) -> OrderOutcome:
+        if stopped_by is None:
+            raise AssertionError(f"create_orders left order {order.order_number!r} without a fate")
+        why = stopped_by.message if isinstance(stopped_by, ConnexError) else type(stopped_by).__name__
+        error = stopped_by if isinstance(stopped_by, ConnexError) else None
+        if key in self._sent:
+            reason = f"outcome unknown: not resent: create_orders stopped ({why}) before it knew whether Connex has it"
+            return OrderOutcome(order.order_number, Fate.FAILED, reason, safe_to_retry=False, error=error)
+        reason = f"not sent: create_orders stopped ({why}) before sending it"
+        return OrderOutcome(order.order_number, Fate.FAILED, reason, safe_to_retry=True, error=error)
+
+    def _decide(self, outcome: OrderOutcome) -> None:
+        self._fates[order_key(outcome.order_number)] = outcome
 
 
 # --- Helpers ---------------------------------------------------------------------------------
@@ -729,36 +889,62 @@ def _body(request: Any) -> bytes:
 
 
 def _pages[Q: (ProductQuery, OrderQuery), P: (ProductsPage, OrdersPage)](
-    fetch: Callable[[Q], P], query: Q, rows_of: Callable[[P], list[Any]], *, first: P | None = None
+    route: routes.Route, fetch: Callable[[Q], P], query: Q, *, first: P | None = None, exact: bool = False
 ) -> Iterator[P]:
-    """``query``'s page and the ones after it; ``first``, when given, is that page already fetched."""
+    """``query``'s page and the ones after it; ``first``, when given, is that page already fetched.
+
+    Follows objMetaData.totalNumberOfPages; without it, a short page is the last one, and
+    at most _MAX_UNCOUNTED_PAGES are read. A page holding the same rows as an earlier one
+    (a server that ignores pageNumber) raises ConnexProtocolError instead of looping.
+    ``exact`` (lookups, from page 1): the listing must also be whole, its rows adding up
+    to the last page's totalRows with no empty page before the last, or it raises.
+    """
     page_number = query.page_number
     page = first if first is not None else fetch(query)
+    served: set[tuple[Any, ...]] = set()
+    rows_seen = 0
+
+    def broken(problem: str) -> ConnexProtocolError:
+        return ConnexProtocolError(
+            f"Connex's listing from {route.path} is not whole: {problem}", method=route.method, path=route.path
+        )
+
     while True:
+        rows = page.rows
+        identity = tuple(_row_identity(row) for row in rows)
+        if rows and identity in served:
+            raise broken(f"page {page_number} repeats the rows of an earlier page")
+        served.add(identity)
+        rows_seen += len(rows)
         yield page
-        rows = len(rows_of(page))
         total_pages = page.meta.total_number_of_pages
         # Without a page count, a short page is the last one.
-        last = page_number >= total_pages if total_pages else rows < query.page_size
-        if rows == 0 or last:
+        last = page_number >= total_pages if total_pages else len(rows) < query.page_size
+        if not rows or last:
+            if exact and not rows and page_number < total_pages:
+                raise broken(f"page {page_number} of {total_pages} is empty")
+            total = page.total_rows
+            if exact and query.page_number == 1 and total is not None and rows_seen != total:
+                raise broken(f"{rows_seen} rows listed where totalRows says {total}")
             return
+        if not total_pages and page_number - query.page_number + 1 >= _MAX_UNCOUNTED_PAGES:
+            raise broken(f"more than {_MAX_UNCOUNTED_PAGES} pages without objMetaData")
         page_number += 1
         page = fetch(query.model_copy(update={"page_number": page_number}))
 
 
-def _products_of(page: ProductsPage) -> list[Product]:
-    return page.products
-
-
-def _orders_of(page: OrdersPage) -> list[Order]:
-    return page.orders
+def _row_identity(row: Order | Product) -> tuple[Any, ...]:
+    if isinstance(row, Order):
+        return (row.id, row.order_number, row.order_date, row.user_connection_id)
+    return (row.id, row.sku, row.name)
 
 
 def _matching(orders: list[Order], wanted: set[str], connection_id: int) -> set[str]:
+    """The keys (keys.order_key) of ``orders`` that are ``wanted`` on ``connection_id``."""
     return {
-        order.order_number
+        key
         for order in orders
-        if order.order_number in wanted and order.user_connection_id in (None, 0, connection_id)
+        if (key := order_key(order.order_number)) in wanted and order.user_connection_id in (None, 0, connection_id)
     }
 
 
@@ -828,13 +1014,28 @@ def _retry_after(value: str | None) -> float | None:
 
 
 def _means(content: bytes, expected: str) -> bool:
-    """Whether a 2xx body says ``expected`` (ignoring case, spaces, quotes and braces), or nothing."""
+    """Whether a 2xx body says ``expected`` (ignoring case, spaces, quotes and braces).
+
+    An empty body says nothing: a write answered with one may or may not have happened.
+    """
 
     def squeeze(text: str) -> str:
         return "".join(char for char in text.lower() if char.isalnum())
 
     text = content.decode("utf-8", "replace")
-    return not text.strip() or squeeze(text) == squeeze(expected)
+    return bool(text.strip()) and squeeze(text) == squeeze(expected)
+
+
+def _login_answer(content: bytes) -> LoginResponse:
+    """The login answer: JSON (routes.LOGIN_RESPONSE_EXAMPLE and its variants), or the bare token as
+    unquoted text (ASP.NET returning a string from a text/plain action)."""
+    try:
+        return LoginResponse.model_validate_json(content)
+    except ValidationError:
+        text = content.decode("utf-8", "replace").strip()
+        if not text or text.startswith(("{", "[", '"')):
+            raise
+    return LoginResponse.model_validate(text)
 
 
 def _describe(exc: ValidationError) -> str:

@@ -9,11 +9,20 @@ page, so it only keeps plain, already-scrubbed values.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .results import CreateOrdersResult
 
 
 class ConnexError(Exception):
-    """Base class of every error the Connex client raises."""
+    """Base class of every error the Connex client raises.
+
+    ``partial_result`` is set when the error stopped ``create_orders`` part-way: the
+    fate of every order it was given, as far as it got (see results.py).
+    """
+
+    partial_result: CreateOrdersResult | None = None
 
     def __init__(
         self,

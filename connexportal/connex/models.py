@@ -20,10 +20,10 @@ Models are frozen; build a changed one with ``model_copy(update=...)``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import IntEnum
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, ClassVar, Final
 from uuid import UUID
 
 from pydantic import (
@@ -37,12 +37,16 @@ from pydantic import (
     PlainSerializer,
     SecretStr,
     TypeAdapter,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
     field_validator,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
 
 from . import routes
+from .tokens import believable_expiry
 
 
 def _pascal(camel: str) -> str:
@@ -85,7 +89,11 @@ class ConnexModel(BaseModel):
 def _as_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        # 0001-01-01T00:00:00+02:00 has no UTC equivalent; pydantic reports a ValueError as invalid input.
+        raise ValueError("the timestamp is outside the range of UTC datetimes") from None
 
 
 def _decimal_for_json(value: Decimal) -> int | float | str:
@@ -179,14 +187,24 @@ class LoginRequest(ConnexModel):
         return {user_key: self.username, password_key: self.password.get_secret_value()}
 
 
+def _or_none(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    try:
+        return handler(value)
+    except ValidationError:
+        return None
+
+
 class LoginResponse(ConnexModel):
     """Login answer. INFERRED shape (routes.LOGIN_RESPONSE_EXAMPLE); tolerated variants:
     a bare JSON string, ``token`` / ``accessToken`` / ``access_token``, and a lifetime as
     ``expiration`` (timestamp) or ``expires_in`` (seconds)."""
 
     token: SecretStr = wire("token", "accessToken", "access_token", "jwt")
-    expiration: UtcDatetime | None = wire("expiration", "expires", "expiresAt", default=None)
-    expires_in: float | None = wire("expires_in", "expiresIn", default=None)
+    # A lifetime that cannot be read leaves the token usable, with an unknown lifetime.
+    expiration: Annotated[UtcDatetime | None, WrapValidator(_or_none)] = wire(
+        "expiration", "expires", "expiresAt", default=None
+    )
+    expires_in: Annotated[float | None, WrapValidator(_or_none)] = wire("expires_in", "expiresIn", default=None)
 
     @model_validator(mode="before")
     @classmethod
@@ -205,11 +223,8 @@ class LoginResponse(ConnexModel):
         return value
 
     def expires_at(self, now: datetime) -> datetime | None:
-        if self.expiration is not None:
-            return self.expiration
-        if self.expires_in is not None:
-            return now + timedelta(seconds=self.expires_in)
-        return None
+        """The believable expiry (tokens.believable_expiry); None when unknown."""
+        return believable_expiry(now, expires_at=self.expiration, expires_in=self.expires_in)
 
 
 # --- Connections (shapes INFERRED: routes.LIST_CONNECTIONS_RESPONSE_EXAMPLE etc.) --------
@@ -399,10 +414,63 @@ class Product(ConnexModel):
     connection_ref: UserConnectionRef | None = wire("objUserConnectionViewModel", default=None)
 
 
-class ProductsPage(ConnexModel):
-    products: list[Product] = wire("lstProducts", default=[])
-    unknown_skus_count: int = 0
+def _declared_total(data: Mapping[str, Any]) -> Any:
+    meta = data.get("objMetaData", data.get("ObjMetaData"))
+    if not isinstance(meta, Mapping):
+        return None
+    return meta.get("totalRows", meta.get("TotalRows"))
+
+
+class _Page(ConnexModel):
+    """A page of a list call. Its list key is required: an object without it (a wrapper, an
+    error object such as ``{"isSuccess": false}``, a key in another case) is not a page, and
+    reading it as an empty one would make a lookup conclude that nothing exists. A ``null``
+    list is an empty page only when ``objMetaData.totalRows`` agrees."""
+
+    ROWS_KEY: ClassVar[str]
+
     meta: PageMeta = wire("objMetaData", default=PageMeta())
+
+    @property
+    def rows(self) -> list[Any]:
+        raise NotImplementedError
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_rows_of_an_empty_list(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        for key in (cls.ROWS_KEY, _pascal(cls.ROWS_KEY)):
+            if key in data and data[key] is None and _declared_total(data) == 0:
+                return {**data, key: []}
+        return data
+
+    @property
+    def has_meta(self) -> bool:
+        return "meta" in self.model_fields_set
+
+    @property
+    def total_rows(self) -> int | None:
+        """``objMetaData.totalRows`` when Connex sent it."""
+        return self.meta.total_rows if self.has_meta and "total_rows" in self.meta.model_fields_set else None
+
+    @model_validator(mode="after")
+    def _rows_agree_with_total(self) -> _Page:
+        total = self.total_rows
+        if total is not None and len(self.rows) > total:
+            raise ValueError(f"{len(self.rows)} rows on a page of a list of totalRows {total}")
+        return self
+
+
+class ProductsPage(_Page):
+    ROWS_KEY = "lstProducts"
+
+    products: list[Product] = wire(ROWS_KEY)
+    unknown_skus_count: int = 0
+
+    @property
+    def rows(self) -> list[Product]:
+        return self.products
 
 
 class NewProduct(ConnexModel):
@@ -484,9 +552,14 @@ class Order(ConnexModel):
     items: list[OrderItemDetail] = wire("lstOrderItemDetails", default=[])
 
 
-class OrdersPage(ConnexModel):
-    orders: list[Order] = wire("lstAllOrders", default=[])
-    meta: PageMeta = wire("objMetaData", default=PageMeta())
+class OrdersPage(_Page):
+    ROWS_KEY = "lstAllOrders"
+
+    orders: list[Order] = wire(ROWS_KEY)
+
+    @property
+    def rows(self) -> list[Order]:
+        return self.orders
 
 
 class Address(ConnexModel):

@@ -221,6 +221,27 @@ PROBLEM_EXAMPLE: Final = {
 # server that caps the page size still yields every row.
 DEFAULT_PAGE_SIZE: Final = 100
 
+# --- Additions by the client (issue 10: exact writes) ---------------------------------------
+
+# createorders statuses that ASP.NET answers before the action reads a single order (routing,
+# method, media type, body size, authorization filters). INFERRED: after any other 4xx Connex may
+# have stored part of the batch before refusing the rest, so the client looks the batch up.
+CREATE_ORDERS_REFUSED_UNREAD: Final = frozenset({403, 404, 405, 413, 415})
+
+# How the client finds out which orders of a batch Connex has (its duplicate check and its repair
+# of a batch whose answer was lost). INFERRED: the spec says to "list orders by order number" but
+# not how searchText matches. Two listings are exact under any plausible matching:
+#   - a sweep: beginDate..endDate around the orders' dates, userConnectionId, no searchText
+#     (the spec's sample sends "" to mean no filter), compared row by row;
+#   - a search per order: searchText = the order number, which every plausible matching
+#     (equals, starts with, contains; case-insensitive or not) returns.
+# The client sweeps when the sweep is at most as many pages as there are orders to find, and
+# searches otherwise. A prefix of several numbers as searchText would be cheaper but is exact
+# only if searchText matches substrings, so it is not used. Rows are compared with
+# keys.order_key. The dates widen by this many days either side: Connex may file an order
+# under its local day rather than its UTC one.
+ORDERS_LOOKUP_MARGIN_DAYS: Final = 1
+
 # Calls that change nothing upstream, so a repeat after a timeout or 5xx is harmless.
 # INFERRED for the three POST lists/login: their bodies are queries, not commands.
 READ_ROUTES: Final = frozenset({LOGIN, LOGIN_FALLBACK, LIST_CONNECTIONS, LIST_PRODUCTS, LIST_ORDERS})

@@ -24,6 +24,8 @@ from typing import Final, Protocol, runtime_checkable
 
 # A token this close to its expiry is renewed before use rather than sent to fail.
 EXPIRY_MARGIN: Final = timedelta(seconds=60)
+# A lifetime longer than this is not believed (.NET's DateTime.MaxValue, expires_in=1e300): it is unknown.
+MAX_TOKEN_LIFETIME: Final = timedelta(days=366)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,13 +39,31 @@ class Token:
     def is_usable(self, now: datetime | None = None) -> bool:
         if self.expires_at is None:
             return True
-        return (now or datetime.now(UTC)) < self.expires_at - EXPIRY_MARGIN
+        # Arithmetic on ``now``, never on expires_at: that may be datetime.min or .max.
+        return (now or datetime.now(UTC)) + EXPIRY_MARGIN < self.expires_at
 
     def ttl_seconds(self, now: datetime | None = None) -> float | None:
         """Seconds a cache should keep the token, or None when its lifetime is unknown."""
         if self.expires_at is None:
             return None
-        return max(0.0, (self.expires_at - EXPIRY_MARGIN - (now or datetime.now(UTC))).total_seconds())
+        left = (self.expires_at - (now or datetime.now(UTC))).total_seconds()
+        return max(0.0, left - EXPIRY_MARGIN.total_seconds())
+
+
+def believable_expiry(now: datetime, *, expires_at: datetime | None, expires_in: float | None) -> datetime | None:
+    """When a token Connex just issued expires, or None when the answer does not say so believably.
+
+    Connex is ASP.NET: an unset expiry arrives as ``0001-01-01T00:00:00`` (DateTime.MinValue),
+    an unbounded one as DateTime.MaxValue. An expiry already past, or further away than
+    MAX_TOKEN_LIFETIME, is unknown: the token is used until Connex answers 401.
+    """
+    if expires_at is None and expires_in is not None:
+        if not 0 < expires_in <= MAX_TOKEN_LIFETIME.total_seconds():
+            return None
+        expires_at = now + timedelta(seconds=expires_in)
+    if expires_at is None or not now < expires_at <= now + MAX_TOKEN_LIFETIME:
+        return None
+    return expires_at
 
 
 @runtime_checkable

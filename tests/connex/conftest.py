@@ -92,8 +92,25 @@ class FakeConnex:
     def client(self, *, password: str = PASSWORD, **options) -> ConnexClient:
         options.setdefault("token_store", InMemoryTokenStore())
         options.setdefault("rate_limit", None)
-        options.setdefault("sleep", lambda seconds: None)
+        if "sleep" not in options and "clock" not in options:
+            fake_time = FakeTime()
+            options.update(sleep=fake_time.sleep, clock=fake_time.clock)
         return ConnexClient(self.base_url, USERNAME, password, transport=httpx.MockTransport(self), **options)
+
+
+@dataclass
+class FakeTime:
+    """A monotonic clock that only sleeping moves, so waits of seconds take none."""
+
+    now: float = 1000.0
+    sleeps: list[float] = field(default_factory=list)
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += max(0.0, seconds)
 
 
 def _path(request: httpx.Request) -> str:

@@ -123,10 +123,18 @@ def test_add_product_accepts_the_documented_plain_text(fake: FakeConnex):
     assert body_of(request) == NEW_PRODUCT
 
 
-@pytest.mark.parametrize("text", ["Added Successfully", '"Added Successfully"', "  added successfully\n", ""])
+@pytest.mark.parametrize("text", ["Added Successfully", '"Added Successfully"', "  added successfully\n"])
 def test_add_product_success_text_variants(fake: FakeConnex, text):
     fake.on(ADD, httpx.Response(200, text=text))
     fake.client().add_product(NEW_PRODUCT)
+
+
+@pytest.mark.parametrize("text", ["", "  \n"])
+def test_an_empty_2xx_to_a_write_says_nothing_and_is_a_protocol_error(fake: FakeConnex, text):
+    fake.on(ADD, httpx.Response(200, text=text))
+    with pytest.raises(ConnexProtocolError, match="not the documented"):
+        fake.client().add_product(NEW_PRODUCT)
+    assert len(fake.calls(ADD)) == 1
 
 
 def test_add_product_with_an_unexpected_2xx_body_is_a_protocol_error(fake: FakeConnex):
@@ -177,6 +185,58 @@ def test_iter_products_without_a_page_count_stops_at_a_short_page(fake: FakeConn
 
     assert [product.sku for product in fake.client().iter_products({"pageSize": 2})] == ["A", "B", "C"]
     assert len(fake.calls(PRODUCTS)) == 2
+
+
+def test_iter_products_without_metadata_detects_a_server_that_ignores_the_page_number(fake: FakeConnex):
+    fake.on(PRODUCTS, httpx.Response(200, json={"lstProducts": [{"id": 1, "sku": "A"}, {"id": 2, "sku": "B"}]}))
+
+    with pytest.raises(ConnexProtocolError, match="page 2 repeats the rows of an earlier page"):
+        list(fake.client().iter_products({"pageSize": 2}))
+    assert len(fake.calls(PRODUCTS)) == 2
+
+
+def test_iter_products_without_metadata_is_bounded(fake: FakeConnex):
+    served = iter(range(10**6))
+
+    def endless(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"lstProducts": [{"id": next(served), "sku": "X"}]})
+
+    fake.on(PRODUCTS, endless)
+
+    with pytest.raises(ConnexProtocolError, match="more than 1000 pages without objMetaData"):
+        list(fake.client().iter_products({"pageSize": 1}))
+    assert len(fake.calls(PRODUCTS)) == 1000
+
+
+def test_iter_products_with_metadata_detects_a_repeated_page(fake: FakeConnex):
+    fake.on(PRODUCTS, products_page(["A", "B"], total_pages=3))
+
+    with pytest.raises(ConnexProtocolError, match="page 2 repeats"):
+        list(fake.client().iter_products({"pageSize": 2}))
+    assert len(fake.calls(PRODUCTS)) == 2
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"isSuccess": False, "message": "Object reference not set to an instance of an object."},
+        {"data": {"lstProducts": []}},
+        {"lstproducts": [{"id": 1, "sku": "A"}]},
+        {"lstProducts": None, "objMetaData": {"totalRows": 4, "totalNumberOfPages": 1}},
+        {"lstProducts": [{"id": 1, "sku": "A"}, {"id": 2, "sku": "B"}], "objMetaData": {"totalRows": 1}},
+    ],
+    ids=["error-object", "wrapper", "lowercased-key", "null-rows-of-a-nonempty-list", "more-rows-than-total"],
+)
+def test_a_list_answer_that_is_not_a_page_is_a_protocol_error_not_an_empty_page(fake: FakeConnex, body):
+    fake.on(PRODUCTS, httpx.Response(200, json=body))
+    with pytest.raises(ConnexProtocolError, match="not the expected shape"):
+        fake.client().list_products()
+
+
+def test_null_rows_of_an_empty_list_are_an_empty_page(fake: FakeConnex):
+    fake.on(PRODUCTS, httpx.Response(200, json={"lstProducts": None, "objMetaData": {"totalRows": 0}}))
+    page = fake.client().list_products()
+    assert page.products == [] and page.total_rows == 0
 
 
 def test_iter_orders_walks_every_page(fake: FakeConnex):

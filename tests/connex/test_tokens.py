@@ -161,3 +161,69 @@ def test_every_error_carries_method_path_status_and_elapsed(fake: FakeConnex, ki
     assert isinstance(error.elapsed, float) and error.elapsed >= 0
     assert error.attempts >= 1
     assert route.path in str(error) and route.path in repr(error)
+
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("answer", "lifetime"),
+    [
+        ({"expiration": "0001-01-01T00:00:00"}, None),
+        ({"expiration": "0001-01-01T00:00:00+02:00"}, None),
+        ({"expiration": "9999-12-31T23:59:59.9999999"}, None),
+        ({"expiration": "2026-03-01T11:00:00Z"}, None),
+        ({"expiration": "not a date"}, None),
+        ({"expires_in": 1e300}, None),
+        ({"expires_in": -5}, None),
+        ({"expires_in": 0}, None),
+        ({"expires_in": "soon"}, None),
+        ({"expires_in": 3600}, timedelta(hours=1)),
+        ({"expiration": "2026-03-01T13:00:00.1234567"}, timedelta(hours=1, microseconds=123456)),
+    ],
+)
+def test_token_lifetimes_that_are_not_believable_are_unknown(answer, lifetime):
+    from connexportal.connex.models import LoginResponse
+
+    parsed = LoginResponse.model_validate({"token": "t", **answer})
+    expires_at = parsed.expires_at(NOW)
+    assert (expires_at - NOW if expires_at is not None else None) == lifetime
+
+
+def test_a_token_at_the_ends_of_time_never_overflows():
+    for moment in (datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)):
+        token = Token("t", expires_at=moment)
+        assert token.is_usable(NOW) is (moment > NOW)
+        assert token.ttl_seconds(NOW) >= 0
+
+
+@pytest.mark.parametrize("expiration", ["0001-01-01T00:00:00", "9999-12-31T23:59:59.9999999"])
+def test_a_login_with_a_dotnet_sentinel_expiry_gives_a_token_of_unknown_lifetime(fake: FakeConnex, expiration):
+    fake.login_response = lambda token: httpx.Response(200, json={"token": token, "expiration": expiration})
+    fake.on(PRODUCTS, httpx.Response(200, text=samples.PRODUCTS_RESPONSE))
+    client = fake.client()
+
+    client.list_products()
+    client.list_products()
+
+    token = client.login()
+    assert token.expires_at is None and token.ttl_seconds() is None and token.is_usable()
+    assert fake.logins() == 2  # the first call's login, reused, and the explicit one
+
+
+def test_a_login_answered_as_unquoted_text_is_the_token(fake: FakeConnex):
+    fake.login_response = lambda token: httpx.Response(200, text=token, headers={"Content-Type": "text/plain"})
+    fake.on(PRODUCTS, httpx.Response(200, text=samples.PRODUCTS_RESPONSE))
+
+    fake.client().list_products()
+
+    (request,) = fake.calls(PRODUCTS)
+    assert request.headers["Authorization"] == f"Bearer {fake.issued_tokens[0]}"
+
+
+@pytest.mark.parametrize("text", ["Invalid username or password", "{broken", ""])
+def test_a_login_answered_as_text_that_is_no_token_is_a_protocol_error(fake: FakeConnex, text):
+    fake.login_response = lambda token: httpx.Response(200, text=text, headers={"Content-Type": "text/plain"})
+    with pytest.raises(ConnexProtocolError, match="no usable token"):
+        fake.client().list_products()
+    assert fake.calls(PRODUCTS) == []
