@@ -11,6 +11,7 @@ carry these because they only matter to the emulator.
 | CONNEX_SANDBOX_RUN_RUNNING_SECONDS | 2 | how long a run stays Running |
 | CONNEX_SANDBOX_FAULTS | empty | fault profile(s), syntax in faults.py |
 | CONNEX_SANDBOX_LATENCY_MS | empty | added latency for every request: ``200`` or ``100-300`` |
+| CONNEX_SANDBOX_ACCEPT_DUPLICATES | false | createorders stores order numbers it has (no duplicate check) |
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ RUN_QUEUED_SECONDS = "CONNEX_SANDBOX_RUN_QUEUED_SECONDS"
 RUN_RUNNING_SECONDS = "CONNEX_SANDBOX_RUN_RUNNING_SECONDS"
 FAULTS = "CONNEX_SANDBOX_FAULTS"
 LATENCY_MS = "CONNEX_SANDBOX_LATENCY_MS"
+ACCEPT_DUPLICATES = "CONNEX_SANDBOX_ACCEPT_DUPLICATES"
 
 
 def raw(name: str) -> str:
@@ -64,3 +66,13 @@ def run_durations() -> tuple[timedelta, timedelta]:
 def fault_texts() -> tuple[str, str]:
     """The raw CONNEX_SANDBOX_FAULTS and CONNEX_SANDBOX_LATENCY_MS values."""
     return raw(FAULTS), raw(LATENCY_MS)
+
+
+def accept_duplicates() -> bool:
+    """Whether createorders stores order numbers it already has (the spec only says to check first)."""
+    text = raw(ACCEPT_DUPLICATES).lower()
+    if text in ("", "0", "false", "no", "off"):
+        return False
+    if text in ("1", "true", "yes", "on"):
+        return True
+    raise ImproperlyConfigured(f"{ACCEPT_DUPLICATES}: must be true or false, got {text!r}")

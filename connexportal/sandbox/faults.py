@@ -5,6 +5,7 @@ separated ``key=value`` items; in the variable, ``;`` separates several profiles
 
     CONNEX_SANDBOX_FAULTS="503=0.2,429=0.1,html=0.05,malformed=0.05,expire=0.1,hang=0.01"
     CONNEX_SANDBOX_FAULTS="503=1,next=3,path=products/list;429=0.5,account=other@connex.test"
+    CONNEX_SANDBOX_FAULTS="commit_late=1,next=1,late_seconds=3,answer=html"
     CONNEX_SANDBOX_LATENCY_MS=200          (or 100-300: every request, uniformly in that range)
 
 Fault kinds; the value is the share of matching requests (0..1) that get it, and the
@@ -17,12 +18,23 @@ shares of one profile add up to at most 1 (one request gets at most one fault):
     expire         the caller's valid bearer token expires now: 401, and 401 for every
                    later use of that token (the client must log in again)
     hang           sleeps ``hang_seconds`` (longer than a client should wait), then 504
+    commit_fail    createorders only: the batch is processed and stored, then the answer is
+                   a failure (``answer``), as when Connex commits and its answer is lost
+    commit_late    createorders only: the answer is a failure at once, and the stored batch
+                   shows in lists and duplicate checks only ``late_seconds`` later, as when
+                   Connex commits seconds after the client gave up waiting
 
 Options:
 
     latency_ms=N | N-M   delay every matching request by N ms (or uniformly N..M ms)
     retry_after=S        Retry-After seconds of a 429 (default 1)
     hang_seconds=S       how long a hang lasts (default 30)
+    committed=F          commit kinds: the share of the batch stored, its first orders (default 1;
+                         e.g. ``committed=0.5,answer=400``: half stored, then refused)
+    answer=A             commit kinds: the failure answered: 500, 502, 503, 504, html (IIS 503
+                         page), empty (200, no body), unknown (200 ``{"isSuccess":false,...}``),
+                         400 (ProblemDetails), hang (``hang_seconds``, then 504); default 500
+    late_seconds=S       commit_late: how long the stored batch stays invisible (default 10)
     path=a|b             only requests whose route path contains ``a`` or ``b`` (any case)
     next=N               only the next N matching requests; then the profile is spent
     seed=N               another, equally deterministic, sequence (default 0)
@@ -31,7 +43,9 @@ Options:
 Which requests: every route of routes.py, login included (a client must survive a 503
 at login too); narrow with ``path=``. ``expire`` never touches login or a request without
 a valid token, since there is no token to expire. Unknown paths (404) are never faulted.
-A faulted request is not processed: nothing it asked for is written.
+A faulted request is not processed: nothing it asked for is written; except under a commit
+kind, whose profile only ever matches createorders (so ``next=N`` counts batches), and whose
+batch is processed as usual (a batch the sandbox refuses gets its refusal, not the fault).
 
 Determinism: request n of a profile draws the number hash(seed, n) in [0, 1) and gets
 the first kind whose cumulative share exceeds it, so a profile always faults the same
@@ -51,13 +65,14 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import math
 import random
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
@@ -69,8 +84,22 @@ from connexportal.sandbox.auth import expire_now, normalize_username
 from connexportal.sandbox.models import AccessToken, FaultProfile
 from connexportal.sandbox.problems import Problem, unauthorized
 
-KINDS = ("500", "502", "503", "429", "html", "malformed", "expire", "hang")
-OPTIONS = ("latency_ms", "retry_after", "hang_seconds", "path", "next", "seed", "account")
+KINDS = ("500", "502", "503", "429", "html", "malformed", "expire", "hang", "commit_fail", "commit_late")
+# Kinds that let createorders store its batch and then answer a failure; only createorders gets them.
+COMMIT_KINDS = frozenset({"commit_fail", "commit_late"})
+COMMIT_ANSWERS = ("500", "502", "503", "504", "html", "empty", "unknown", "400", "hang")
+OPTIONS = (
+    "latency_ms",
+    "retry_after",
+    "hang_seconds",
+    "committed",
+    "answer",
+    "late_seconds",
+    "path",
+    "next",
+    "seed",
+    "account",
+)
 FAULT_HEADER = "X-Sandbox-Fault"
 
 
@@ -84,6 +113,9 @@ class FaultSpec:
     latency_ms: tuple[int, int] = (0, 0)
     retry_after: int = 1
     hang_seconds: float = 30.0
+    committed: float = 1.0
+    answer: str = "500"
+    late_seconds: float = 10.0
     paths: tuple[str, ...] = ()
     next: int | None = None
     seed: int = 0
@@ -92,6 +124,8 @@ class FaultSpec:
 
     def matches(self, route_path: str) -> bool:
         path = route_path.lower()
+        if any(kind in COMMIT_KINDS for kind, _ in self.rates) and path != routes.CREATE_ORDERS.path.lower():
+            return False
         return not self.paths or any(fragment in path for fragment in self.paths)
 
     def decide(self, index: int) -> tuple[float, str | None]:
@@ -155,6 +189,17 @@ def parse_spec(text: str, *, allow_account: bool = False) -> FaultSpec:
             spec = replace(spec, retry_after=int(_number(key, value, int)))
         elif key == "hang_seconds":
             spec = replace(spec, hang_seconds=_number(key, value, float))
+        elif key == "committed":
+            share = _number(key, value, float)
+            if share > 1:
+                raise FaultSpecError(f"committed={value}: the share of the batch stored, between 0 and 1")
+            spec = replace(spec, committed=share)
+        elif key == "answer":
+            if value.lower() not in COMMIT_ANSWERS:
+                raise FaultSpecError(f"answer={value}: use one of {', '.join(COMMIT_ANSWERS)}")
+            spec = replace(spec, answer=value.lower())
+        elif key == "late_seconds":
+            spec = replace(spec, late_seconds=_number(key, value, float))
         elif key == "path":
             spec = replace(spec, paths=tuple(p.strip().strip("/").lower() for p in value.split("|") if p.strip()))
         elif key == "next":
@@ -289,8 +334,47 @@ def choose(*, route_path: str, username: str | None) -> tuple[FaultSpec, int] | 
     return None
 
 
-def intercept(*, route_path: str, username: str | None, token: AccessToken | None, now: datetime):
-    """Sleep and/or answer for the request as the faults in force say; None lets it through."""
+@dataclass(frozen=True, slots=True)
+class CommitFault:
+    """A createorders request to process, then answer with a failure (kinds ``commit_fail``, ``commit_late``)."""
+
+    kind: str
+    spec: FaultSpec
+
+    def stored_count(self, orders: int) -> int:
+        """How many of the batch's first orders are stored (``committed``, rounded up)."""
+        return math.ceil(orders * self.spec.committed)
+
+    def visible_after(self, now: datetime) -> datetime | None:
+        """When lists and duplicate checks first see the stored orders (``commit_late``), or None: at once."""
+        return now + timedelta(seconds=self.spec.late_seconds) if self.kind == "commit_late" else None
+
+    def response(self) -> HttpResponse:
+        answer = self.spec.answer
+        what = f"fault injection {self.kind}: the batch was stored"
+        if answer == "html":
+            response = HttpResponse(IIS_503_PAGE, status=503, content_type="text/html")
+        elif answer == "empty":
+            response = HttpResponse(b"", status=200, content_type="text/plain; charset=utf-8")
+        elif answer == "unknown":
+            body = '{"isSuccess":false,"message":"An error occurred while saving the entity changes."}'
+            response = HttpResponse(body, status=200, content_type="application/json; charset=utf-8")
+        elif answer == "hang":
+            time.sleep(self.spec.hang_seconds)
+            response = Problem(504, f"The request timed out ({what}, then the sandbox hung).").response()
+        else:
+            response = Problem(int(answer), f"The request failed ({what}, then it answered {answer}).").response()
+        response[FAULT_HEADER] = self.kind
+        return response
+
+
+def intercept(
+    *, route_path: str, username: str | None, token: AccessToken | None, now: datetime
+) -> HttpResponse | CommitFault | None:
+    """Sleep and/or answer for the request as the faults in force say; None lets it through.
+
+    A CommitFault lets it through too; the dispatcher then replaces the handler's success by its answer.
+    """
     _, (low_ms, high_ms) = parse_environment(*conf.fault_texts())
     delay = random.uniform(low_ms, high_ms) / 1000 if high_ms else 0.0
     taken = choose(route_path=route_path, username=username)
@@ -303,6 +387,8 @@ def intercept(*, route_path: str, username: str | None, token: AccessToken | Non
         time.sleep(delay)
     if spec is None or kind is None:
         return None
+    if kind in COMMIT_KINDS:
+        return CommitFault(kind, spec)
     response = _answer(kind, spec, token=token, now=now)
     if response is not None:
         response[FAULT_HEADER] = kind

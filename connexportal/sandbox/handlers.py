@@ -19,7 +19,8 @@ from django.db.models import Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 
 from connexportal.connex import routes
-from connexportal.sandbox import auth, paging, runs, serializers, wire
+from connexportal.connex.keys import order_key, sku_key
+from connexportal.sandbox import auth, conf, faults, paging, runs, serializers, wire
 from connexportal.sandbox.models import (
     ORDER_TYPES,
     ORDERS_TASK,
@@ -88,6 +89,8 @@ class Call:
     body: Any
     user: ConnexUser | None
     now: datetime
+    # Only createorders honours it: store (part of) the batch, then the dispatcher answers a failure.
+    commit: faults.CommitFault | None = None
 
 
 def _object(body: Any) -> dict:
@@ -357,7 +360,7 @@ def list_orders(call: Call) -> HttpResponse:
 
     # As for products: a selected connection is the caller's, and filtering on it alone uses its index.
     matching = Order.objects.filter(connection_id=connection_id) if connection_id else call.user.orders.all()
-    matching = matching.filter(deleted=False)
+    matching = matching.filter(deleted=False).visible(call.now)
     if begin:
         matching = matching.filter(order_date__gte=begin)
     if end:
@@ -448,7 +451,7 @@ def add_product(call: Call) -> HttpResponse:
         f"A product with SKU {product.sku!r} already exists on user connection {connection.pk}.",
         errors={"Sku": [f"The SKU {product.sku!r} is already used on user connection {connection.pk}."]},
     )
-    if Product.objects.filter(connection=connection, sku=product.sku).exists():
+    if Product.objects.filter(connection=connection, sku_key=sku_key(product.sku)).exists():
         raise duplicate
     try:
         with transaction.atomic():
@@ -523,7 +526,13 @@ def _order_lines(reader: FieldReader) -> list[OrderLine]:
 
 
 def create_orders(call: Call) -> HttpResponse:
-    """Up to 100 orders, all or nothing; answers the spec's not-quite-JSON text."""
+    """Up to 100 orders, all or nothing; answers the spec's not-quite-JSON text.
+
+    Order numbers are compared by keys.order_key, within the batch and against the
+    stored ones, unless conf.accept_duplicates(): then every valid order is stored, as
+    by a Connex that does not check. Under a commit fault only the first part of the
+    batch (``committed``) is stored, possibly invisible for a while (``commit_late``).
+    """
     body = call.body
     if not isinstance(body, list):
         raise Problem(400, "The request body must be a JSON array of orders.", errors={"$": ["Expected an array."]})
@@ -534,6 +543,7 @@ def create_orders(call: Call) -> HttpResponse:
         message = f"createorders takes at most {routes.CREATE_ORDERS_MAX_BATCH} orders at a time; got {count}."
         raise Problem(400, message, errors={"$": [message]})
     connections = {c.pk: c for c in UserConnection.objects.filter(user=call.user, deleted=False)}
+    accept_duplicates = conf.accept_duplicates()
     errors = FieldErrors()
     orders: list[tuple[int, Order, list[OrderLine]]] = []
     first_seen: dict[tuple[int, str], int] = {}
@@ -577,8 +587,8 @@ def create_orders(call: Call) -> HttpResponse:
         if connection is not None and not order.channel_name:
             order.channel_name = connection.channel_name
         lines = _order_lines(reader)
-        if connection is not None and order.order_number:
-            key = (connection.pk, order.order_number)
+        if connection is not None and order.order_number and not accept_duplicates:
+            key = (connection.pk, order_key(order.order_number))
             if key in first_seen:
                 reader.error(
                     "OrderNumber",
@@ -590,14 +600,33 @@ def create_orders(call: Call) -> HttpResponse:
         orders.append((index, order, lines))
     errors.raise_if_any()
 
+    if call.commit is not None:
+        orders = orders[: call.commit.stored_count(count)]
+        visible_after = call.commit.visible_after(call.now)
+        for _, order, _ in orders:
+            order.visible_after = visible_after
+    with transaction.atomic():
+        # One createorders at a time per connection: the duplicate check and the insert are one step.
+        list(UserConnection.objects.select_for_update().filter(pk__in=sorted(connections)).values_list("pk"))
+        if not accept_duplicates:
+            _refuse_existing(orders, count, now=call.now)
+        saved = Order.objects.bulk_create([order for _, order, _ in orders])
+        for row, (_, _, lines) in zip(saved, orders, strict=True):
+            for line in lines:
+                line.order = row
+        OrderLine.objects.bulk_create([line for _, _, lines in orders for line in lines], batch_size=1000)
+    return wire.text_response(routes.CREATE_ORDERS_OK_TEXT)
+
+
+def _refuse_existing(orders: list[tuple[int, Order, list[OrderLine]]], count: int, *, now: datetime) -> None:
+    """409 naming every order whose number (keys.order_key) its connection already shows."""
     conflicts = FieldErrors()
-    by_connection: dict[int, dict[str, int]] = defaultdict(dict)
+    by_connection: dict[int, dict[str, tuple[int, str]]] = defaultdict(dict)
     for index, order, _ in orders:
-        by_connection[order.connection_id][order.order_number] = index
-    for connection_id, numbers in by_connection.items():
-        taken = Order.objects.filter(connection_id=connection_id, order_number__in=list(numbers))
-        for number in sorted(taken.values_list("order_number", flat=True), key=numbers.get):
-            index = numbers[number]
+        by_connection[order.connection_id][order_key(order.order_number)] = (index, order.order_number)
+    for connection_id, sent in by_connection.items():
+        taken = Order.objects.visible(now).filter(connection_id=connection_id, number_key__in=list(sent))
+        for index, number in sorted({sent[key] for key in taken.values_list("number_key", flat=True)}):
             conflicts.add(
                 f"[{index}].OrderNumber",
                 f"Order number {number!r} already exists on user connection {connection_id}.",
@@ -605,15 +634,3 @@ def create_orders(call: Call) -> HttpResponse:
                 f"on user connection {connection_id}.",
             )
     conflicts.raise_if_any(status=409, title="One or more orders already exist.")
-    try:
-        with transaction.atomic():
-            saved = Order.objects.bulk_create([order for _, order, _ in orders])
-            for row, (_, _, lines) in zip(saved, orders, strict=True):
-                for line in lines:
-                    line.order = row
-            OrderLine.objects.bulk_create([line for _, _, lines in orders for line in lines], batch_size=1000)
-    except IntegrityError:
-        raise Problem(
-            409, "Another request created some of these orders at the same time; nothing was saved."
-        ) from None
-    return wire.text_response(routes.CREATE_ORDERS_OK_TEXT)

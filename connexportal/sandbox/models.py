@@ -14,6 +14,7 @@ from django.db import models
 from django.utils import timezone
 
 from connexportal.connex import routes
+from connexportal.connex.keys import order_key, sku_key
 
 MONEY = {"max_digits": 18, "decimal_places": 2, "default": 0}
 
@@ -154,11 +155,21 @@ class TaskRun(models.Model):
         return f"run {self.pk} of task {self.task_id}: {self.status}"
 
 
+class ProductQuerySet(models.QuerySet):
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        for product in objs:
+            product.sku_key = sku_key(product.sku)
+        return super().bulk_create(objs, *args, **kwargs)
+
+
 class Product(models.Model):
     user = models.ForeignKey(ConnexUser, on_delete=models.CASCADE, related_name="products")
     connection = models.ForeignKey(UserConnection, on_delete=models.CASCADE, related_name="products")
     name = models.CharField(max_length=500)
     sku = models.CharField(max_length=200)
+    # keys.sku_key(sku): what duplicate checks compare, as Connex's SQL Server collation would.
+    sku_key = models.CharField(max_length=200, editable=False)
     description = models.TextField(blank=True)
     asin = models.CharField(max_length=50, blank=True)
     # The spec shows only productType 0 and never says what the numbers mean.
@@ -188,8 +199,10 @@ class Product(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
+    objects = ProductQuerySet.as_manager()
+
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["connection", "sku"], name="sandbox_product_sku")]
+        constraints = [models.UniqueConstraint(fields=["connection", "sku_key"], name="sandbox_product_sku_key")]
         # What list-products filters and sorts on; every sort ends in id, so each index ends in it too.
         indexes = [
             models.Index(fields=["user", "id"], name="sandbox_product_user"),
@@ -202,11 +215,29 @@ class Product(models.Model):
     def __str__(self) -> str:
         return f"{self.sku} ({self.name})"
 
+    def save(self, *args, **kwargs) -> None:
+        self.sku_key = sku_key(self.sku)
+        super().save(*args, **kwargs)
+
+
+class OrderQuerySet(models.QuerySet):
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        for order in objs:
+            order.number_key = order_key(order.order_number)
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def visible(self, now):
+        """Orders a list can show at ``now``: not those of a batch still landing (fault ``commit_late``)."""
+        return self.filter(models.Q(visible_after__isnull=True) | models.Q(visible_after__lte=now))
+
 
 class Order(models.Model):
     user = models.ForeignKey(ConnexUser, on_delete=models.CASCADE, related_name="orders")
     connection = models.ForeignKey(UserConnection, on_delete=models.CASCADE, related_name="orders")
     order_number = models.CharField(max_length=100)
+    # keys.order_key(order_number): what duplicate checks and lookups compare.
+    number_key = models.CharField(max_length=100, editable=False)
     order_date = models.DateTimeField()
     customer_name = models.CharField(max_length=300)
     channel_name = models.CharField(max_length=100, blank=True)
@@ -228,16 +259,26 @@ class Order(models.Model):
     billing_address = models.JSONField(null=True, blank=True)
     shipping_address = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Set by the fault ``commit_late``: stored, but no list or duplicate check sees it before then.
+    visible_after = models.DateTimeField(null=True, blank=True)
+
+    objects = OrderQuerySet.as_manager()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["connection", "order_number"], name="sandbox_order_number")]
+        # Not unique: with CONNEX_SANDBOX_ACCEPT_DUPLICATES the sandbox stores a number twice,
+        # as a Connex that does not check would; createorders checks under a lock otherwise.
         indexes = [
             models.Index(fields=["user", "order_date", "id"], name="sandbox_order_date"),
             models.Index(fields=["connection", "order_date", "id"], name="sandbox_order_conn_date"),
+            models.Index(fields=["connection", "number_key"], name="sandbox_order_number_key"),
         ]
 
     def __str__(self) -> str:
         return self.order_number
+
+    def save(self, *args, **kwargs) -> None:
+        self.number_key = order_key(self.order_number)
+        super().save(*args, **kwargs)
 
 
 class OrderLine(models.Model):

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 
 from connexportal.connex import routes
+from connexportal.connex.keys import order_key, sku_key
 from connexportal.sandbox import catalog, channel, conf, wire
 from connexportal.sandbox.models import (
     ORDERS_TASK,
@@ -196,14 +197,14 @@ def _download_orders(connection: UserConnection, settings, *, finished: datetime
     prefix = catalog.SKU_PREFIXES.get(connection.connection_type, "CHN")
     to_write = channel.summarize(found, group_by=group_by, prefix=prefix) if group_by else found
     existing = set(
-        Order.objects.filter(connection=connection, order_number__in=[o.number for o in to_write]).values_list(
-            "order_number", flat=True
+        Order.objects.filter(connection=connection, number_key__in=[order_key(o.number) for o in to_write]).values_list(
+            "number_key", flat=True
         )
     )
-    new = [order for order in to_write if order.number not in existing]
+    new = [order for order in to_write if order_key(order.number) not in existing]
     write_channel_orders(connection, new, written_at=finished)
     downloaded = sum(len(order.summarized) or 1 for order in new)
-    skipped = sum(len(order.summarized) or 1 for order in to_write if order.number in existing)
+    skipped = sum(len(order.summarized) or 1 for order in to_write if order_key(order.number) in existing)
     _move_window(connection, settings, "LastDownloadUtc", "LastDownloadUtcEnd", finished)
     duplicates = f"skipped {skipped} duplicate{'' if skipped == 1 else 's'}"
     if group_by:
@@ -234,7 +235,11 @@ def write_channel_orders(
     if not orders:
         return
     skus = {line.sku for order in orders for line in order.lines}
-    known = set(Product.objects.filter(connection=connection, sku__in=skus).values_list("sku", flat=True))
+    known = set(
+        Product.objects.filter(connection=connection, sku_key__in={sku_key(sku) for sku in skus}).values_list(
+            "sku_key", flat=True
+        )
+    )
     rows = Order.objects.bulk_create(
         [
             Order(
@@ -271,7 +276,7 @@ def write_channel_orders(
                 quantity=line.quantity,
                 price_excl_tax=line.price_excl_tax,
                 price_incl_tax=line.price_incl_tax,
-                has_known_sku=line.sku in known,
+                has_known_sku=sku_key(line.sku) in known,
                 order_numbers_for_item_summary=line.order_numbers,
             )
             for row, order in zip(rows, orders, strict=True)

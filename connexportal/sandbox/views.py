@@ -94,7 +94,7 @@ def serve(request: HttpRequest, path: str) -> HttpResponse:
     username = live_token.user.username if live_token else (None if needs_token else _login_username(body))
 
     injected = faults.intercept(route_path=route.path, username=username, token=live_token, now=now)
-    if injected is not None:
+    if isinstance(injected, HttpResponse):
         return injected
     try:
         if bad_body is not None:
@@ -115,6 +115,10 @@ def serve(request: HttpRequest, path: str) -> HttpResponse:
                     error_description=f"The token expired at '{expired_at}'",
                 )
             runs.advance(now=now)
-        return handler(handlers.Call(request=request, body=body, user=token.user if token else None, now=now))
+        user = token.user if token else None
+        response = handler(handlers.Call(request=request, body=body, user=user, now=now, commit=injected))
     except Problem as problem:
         return problem.response()
+    if injected is not None and response.status_code < 300:
+        return injected.response()
+    return response

@@ -58,7 +58,14 @@ def test_options_parse():
     [
         ("503=1.5", "503=1.5: a rate is a share of requests, between 0 and 1"),
         ("503=0.6,429=0.5", "the rates add up to more than 1"),
-        ("404=0.1", "404: unknown; use one of 500, 502, 503, 429, html, malformed, expire, hang, latency_ms"),
+        (
+            "404=0.1",
+            "404: unknown; use one of 500, 502, 503, 429, html, malformed, expire, hang, commit_fail, commit_late, "
+            "latency_ms",
+        ),
+        ("commit_fail=1,committed=1.5", "committed=1.5: the share of the batch stored, between 0 and 1"),
+        ("commit_fail=1,answer=418", "answer=418: use one of 500, 502, 503, 504, html, empty, unknown, 400, hang"),
+        ("commit_late=1,late_seconds=-1", "late_seconds=-1: must be 0 or more"),
         ("503=0.1,503=0.2", "503: given twice"),
         ("503", "'503': expected key=value"),
         ("503=lots", "503=lots: not a number"),
