@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "connexportal.sandbox",
     "connexportal.webhooks",
     "connexportal.activity",
+    "connexportal.imports",
     "django_tasks_db",
     "axes",
 ]

@@ -15,6 +15,7 @@ class EventType(models.TextChoices):
     SYNC_STARTED = "sync_started", _("Sync started")
     SYNC_FINISHED = "sync_finished", _("Sync finished")
     SYNC_FAILED = "sync_failed", _("Sync failed")
+    ORDER_IMPORT_FINISHED = "order_import.finished", _("Order import finished")
 
 
 class WebhookEvent(models.Model):

@@ -100,6 +100,8 @@ def test_the_document_lists_exactly_the_routes_and_methods_the_api_has():
         ("/merchants/{external_id}/activity", "GET"),
         ("/merchants/{external_id}/connections", "GET"),
         ("/merchants/{external_id}/products", "POST"),
+        ("/merchants/{external_id}/order-imports", "POST"),
+        ("/order-imports/{id}", "GET"),
         ("/embed-sessions", "POST"),
         ("/openapi.json", "GET"),
     }

@@ -108,8 +108,13 @@ def json_response(model: BaseModel, *, status: int = 200) -> JsonResponse:
     return JsonResponse(model.model_dump(mode="json"), status=status)
 
 
-def parse_body[M: BaseModel](request: HttpRequest, model: type[M]) -> tuple[M, dict[str, Any]]:
-    """The JSON object in the body, validated as ``model``; also the raw object (for idempotency)."""
+def parse_body[M: BaseModel](
+    request: HttpRequest, model: type[M], *, max_bytes: int | None = None
+) -> tuple[M, dict[str, Any]]:
+    """The JSON object in the body, validated as ``model``; also the raw object (for idempotency).
+
+    ``max_bytes`` raises the size limit (DATA_UPLOAD_MAX_MEMORY_SIZE) for an endpoint that takes bulk data.
+    """
     if request.content_type != "application/json":
         sent = request.content_type or "no Content-Type"
         raise ApiProblem(
@@ -118,9 +123,9 @@ def parse_body[M: BaseModel](request: HttpRequest, model: type[M]) -> tuple[M, d
             headers={f"Accept-{request.method.title()}": "application/json"},
         )
     try:
-        body = request.body
+        body = request.body if max_bytes is None else _read_body(request, max_bytes)
     except RequestDataTooBig:
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        limit = max_bytes or settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         raise ApiProblem(
             PAYLOAD_TOO_LARGE, f"The request body is larger than {limit} bytes, the most this API accepts."
         ) from None
@@ -146,3 +151,12 @@ def parse_body[M: BaseModel](request: HttpRequest, model: type[M]) -> tuple[M, d
         return model.model_validate(data), data
     except ValidationError as exc:
         raise validation_problem(exc, model) from None
+
+
+def _read_body(request: HttpRequest, max_bytes: int) -> bytes:
+    if int(request.META.get("CONTENT_LENGTH") or 0) > max_bytes:
+        raise RequestDataTooBig
+    body = request.read(max_bytes + 1)
+    if len(body) > max_bytes:
+        raise RequestDataTooBig
+    return body

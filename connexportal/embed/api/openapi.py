@@ -20,6 +20,12 @@ from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import models_json_schema
 
 from connexportal.embed.api import idempotency, ratelimit
+from connexportal.embed.api.order_import_schemas import (
+    OrderImportAccepted,
+    OrderImportCreate,
+    OrderImportOut,
+    OrderImportQuery,
+)
 from connexportal.embed.api.problems import (
     CONNEX_FORBIDDEN,
     CONNEX_REFUSED,
@@ -61,7 +67,13 @@ API_VERSION = "1.0.0"
 SECURITY_SCHEME = "partnerApiKey"
 REF = "#/components/schemas/{model}"
 
-REQUEST_MODELS: tuple[type[BaseModel], ...] = (MerchantCreate, MerchantUpdate, EmbedSessionCreate, ProductCreate)
+REQUEST_MODELS: tuple[type[BaseModel], ...] = (
+    MerchantCreate,
+    MerchantUpdate,
+    EmbedSessionCreate,
+    ProductCreate,
+    OrderImportCreate,
+)
 RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     MerchantOut,
     MerchantPage,
@@ -69,6 +81,8 @@ RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     EmbedSessionOut,
     ConnectionList,
     ProductOut,
+    OrderImportAccepted,
+    OrderImportOut,
     Problem,
 )
 
@@ -86,6 +100,8 @@ EXAMPLE_MERCHANT = {
     "created_at": "2026-03-02T14:05:09.120000Z",
     "updated_at": "2026-03-02T14:05:09.120000Z",
 }
+EXAMPLE_IMPORT_ID = "4f1c7a52-8a3e-4d55-9d0c-51c1e2f0b7aa"
+EXAMPLE_IMPORT_URL = f"https://portal.example.com/api/v1/order-imports/{EXAMPLE_IMPORT_ID}"
 
 
 @dataclass(frozen=True)
@@ -104,6 +120,7 @@ class Operation:
     query: type[BaseModel] | None = None
     example_query: str = ""
     takes_external_id: bool = False
+    takes_import_id: bool = False
     idempotent: bool = False
     tag: str = "Merchants"
 
@@ -341,6 +358,88 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         method="post",
+        path="/merchants/{external_id}/order-imports",
+        operation_id="createOrderImport",
+        summary="Import orders",
+        description=(
+            "Sends up to 10,000 orders to Connex on one of the merchant's connections, as a background job. "
+            "Every order is checked first with Connex's createorders rules: if any is invalid, nothing is "
+            "imported and the 422 lists the problems per order and field (orders.<index>.<Field>). Keys may "
+            "be in any casing; ReportingUserId and UserConnectionId are filled in by the portal. Orders Connex "
+            "already has (same order number) are skipped, and retries never duplicate an order. Follow "
+            "status_url; an order_import.finished webhook is sent at the end. Send an Idempotency-Key."
+        ),
+        status=202,
+        response=OrderImportAccepted,
+        example_response={
+            "id": EXAMPLE_IMPORT_ID,
+            "status": "queued",
+            "status_url": EXAMPLE_IMPORT_URL,
+        },
+        problems=(NOT_FOUND, CONNEX_UNAVAILABLE),
+        body=OrderImportCreate,
+        example_body={
+            "connection_id": 5,
+            "orders": [
+                {
+                    "OrderNumber": "WEB-1001",
+                    "OrderDate": "2026-03-02T14:05:00Z",
+                    "CustomerName": "Joe Example",
+                    "OrderTotal": 24.5,
+                    "TotalTax": 1.5,
+                    "OrderType": 0,
+                    "OrderDetails": [{"Name": "My Product", "Sku": "Product123", "Quantity": 2, "PriceExclTax": 11.5}],
+                }
+            ],
+        },
+        takes_external_id=True,
+        idempotent=True,
+        tag="Order imports",
+    ),
+    Operation(
+        method="get",
+        path="/order-imports/{id}",
+        operation_id="getOrderImport",
+        summary="Get an order import's progress",
+        description=(
+            "Counts so far (created, already_existed, failed, cancelled, remaining) and one page of the "
+            "failed orders with the reason. Poll until status is finished, failed or cancelled; the "
+            "order_import.finished webhook also says when it ends."
+        ),
+        status=200,
+        response=OrderImportOut,
+        example_response={
+            "id": EXAMPLE_IMPORT_ID,
+            "status": "finished",
+            "connection_id": 5,
+            "total": 3,
+            "created": 1,
+            "already_existed": 1,
+            "failed": 1,
+            "cancelled": 0,
+            "remaining": 0,
+            "error": "",
+            "created_at": "2026-03-02T14:05:09.120000Z",
+            "started_at": "2026-03-02T14:05:10.004000Z",
+            "finished_at": "2026-03-02T14:05:12.310000Z",
+            "failures": [{"row": 3, "order_number": "WEB-1003", "reason": "OrderTotal: The value is not a number."}],
+            "pagination": {"page": 1, "page_size": 50, "total_items": 1, "total_pages": 1},
+            "links": {
+                "self": EXAMPLE_IMPORT_URL + "?page=1&page_size=50",
+                "first": EXAMPLE_IMPORT_URL + "?page=1&page_size=50",
+                "last": EXAMPLE_IMPORT_URL + "?page=1&page_size=50",
+                "prev": None,
+                "next": None,
+            },
+        },
+        problems=(NOT_FOUND, VALIDATION),
+        query=OrderImportQuery,
+        example_query="?page=1&page_size=50",
+        takes_import_id=True,
+        tag="Order imports",
+    ),
+    Operation(
+        method="post",
         path="/embed-sessions",
         operation_id="createEmbedSession",
         summary="Create an embed session",
@@ -425,6 +524,17 @@ def _parameters(operation: Operation) -> list[dict[str, Any]]:
                 "example": EXAMPLE_MERCHANT["external_id"],
             }
         )
+    if operation.takes_import_id:
+        parameters.append(
+            {
+                "name": "id",
+                "in": "path",
+                "required": True,
+                "description": "The import's id, from the 202 answer that created it.",
+                "schema": {"type": "string", "format": "uuid"},
+                "example": EXAMPLE_IMPORT_ID,
+            }
+        )
     if operation.query is not None:
         for name, schema in operation.query.model_json_schema()["properties"].items():
             parameters.append(
@@ -460,7 +570,7 @@ def _parameters(operation: Operation) -> list[dict[str, Any]]:
 
 def _operation_object(operation: Operation) -> dict[str, Any]:
     success: dict[str, Any] = {
-        "description": "Created" if operation.status == 201 else "OK",
+        "description": {201: "Created", 202: "Accepted"}.get(operation.status, "OK"),
         "headers": _rate_limit_headers(),
         "content": {"application/json": {"schema": _ref(operation.response), "example": operation.example_response}},
     }
@@ -522,6 +632,7 @@ def document() -> dict[str, Any]:
         "tags": [
             {"name": "Merchants", "description": "Your merchants, addressed by your own external id."},
             {"name": "Embed sessions", "description": "Single-use launch URLs for the embedded portal."},
+            {"name": "Order imports", "description": "Orders sent to Connex in bulk, as a background job."},
             {"name": "Connections and products", "description": "Merchants' connections, and their products."},
             {"name": "Documentation", "description": "This API, described."},
         ],
@@ -544,7 +655,7 @@ def document() -> dict[str, Any]:
 
 
 def _curl(operation: Operation, base_url: str) -> str:
-    path = operation.path.replace("{external_id}", "acme-001")
+    path = operation.path.replace("{external_id}", "acme-001").replace("{id}", EXAMPLE_IMPORT_ID)
     lines = [f"curl -sS -X {operation.method.upper()} {shlex.quote(base_url + path + operation.example_query)}"]
     lines.append('-H "Authorization: Bearer $CONNEX_PORTAL_API_KEY"')
     if operation.idempotent:

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from connexportal.embed.api import views
+from connexportal.embed.api import order_imports, views
 
 app_name = "api"
 
@@ -11,6 +11,12 @@ urlpatterns = [
     path("merchants/<str:external_id>/activity", views.merchant_activity, name="merchant-activity"),
     path("merchants/<str:external_id>/connections", views.merchant_connections, name="merchant-connections"),
     path("merchants/<str:external_id>/products", views.merchant_products, name="merchant-products"),
+    path(
+        "merchants/<str:external_id>/order-imports",
+        order_imports.merchant_order_imports,
+        name="merchant-order-imports",
+    ),
+    path("order-imports/<str:import_id>", order_imports.order_import, name="order-import"),
     path("embed-sessions", views.embed_sessions, name="embed-sessions"),
     path("openapi.json", views.openapi_json, name="openapi"),
     path("docs", views.docs, name="docs"),
