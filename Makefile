@@ -16,8 +16,9 @@ CHROMIUM := /usr/bin/chromium
 MSGFMT := /usr/bin/msgfmt
 MO_FILES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/*.po))
 
-# `make run` is the local demo: debug on, the sandbox served under /sandbox/.
-RUN_ENV := DEBUG=$${DEBUG:-true} CONNEX_SANDBOX=$${CONNEX_SANDBOX:-true}
+# `make run` is the local demo: debug on, the sandbox served under /sandbox/ of this server, which
+# PORT tells the portal and the worker where to find (unless CONNEX_SANDBOX_URL says otherwise).
+RUN_ENV := DEBUG=$${DEBUG:-true} CONNEX_SANDBOX=$${CONNEX_SANDBOX:-true} PORT=$(PORT)
 
 .PHONY: help run test lint format bench venv clean messages
 
@@ -114,7 +115,7 @@ venv: $(VENV)/.installed-dev
 
 run: $(VENV)/.installed-runtime $(MO_FILES)
 	@$(RUN_ENV) $(BIN)/python manage.py migrate --no-input -v 0
-	@$(RUN_ENV) $(BIN)/python manage.py seed_demo
+	@$(RUN_ENV) $(BIN)/python manage.py seed_demo --demo-host-port $(DEMO_HOST_PORT)
 	@$(RUN_ENV) $(BIN)/python manage.py prune_activity --schedule
 	@echo ""
 	@echo "Connex Portal is starting on http://$(HOST):$(PORT)/"

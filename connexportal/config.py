@@ -23,7 +23,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-DEFAULT_SANDBOX_URL = "http://127.0.0.1:8000/sandbox"
+DEFAULT_SANDBOX_URL = "http://127.0.0.1:{port}/sandbox"
 DEV_SECRET_KEY = "django-insecure-dev-only-key-never-use-in-production-0123456789"
 
 # Variables whose rejected value may be repeated in an error; the others can hold secrets.
@@ -31,6 +31,7 @@ _ECHO_SAFE = frozenset(
     {
         "DEBUG",
         "CONNEX_SANDBOX",
+        "PORT",
         "LOG_LEVEL",
         "CONNEX_RATE_LIMIT",
         "ADMIN_URL",
@@ -98,6 +99,8 @@ class Config(BaseSettings):
     CONNEX_STAGING_URL: str | None = "https://cfqb-ui-staging.azurewebsites.net"
     CONNEX_SANDBOX_URL: str | None = None
     CONNEX_SANDBOX: bool = False
+    # The port this server serves on (`make run PORT=...` passes it): where the in-process sandbox answers.
+    PORT: int = Field(8000, ge=1, le=65535)
     FIELD_ENCRYPTION_KEYS: CommaList = Field(default_factory=list)
     CONNEX_RATE_LIMIT: float = Field(4.0, ge=0)
     # Days the activity trail (and the webhook log) is kept; a daily task deletes older rows.
@@ -232,7 +235,8 @@ class Config(BaseSettings):
         """The upstreams an account may name, by environment name; unset ones are absent."""
         # The sandbox's default URL is this server itself: offered only where a sandbox can be, never
         # silently in production (an account there would "log in" to whatever answers on that port).
-        sandbox = self.CONNEX_SANDBOX_URL or (DEFAULT_SANDBOX_URL if self.DEBUG or self.CONNEX_SANDBOX else None)
+        in_process = DEFAULT_SANDBOX_URL.format(port=self.PORT) if self.DEBUG or self.CONNEX_SANDBOX else None
+        sandbox = self.CONNEX_SANDBOX_URL or in_process
         named = {
             "production": self.CONNEX_PRODUCTION_URL,
             "staging": self.CONNEX_STAGING_URL,

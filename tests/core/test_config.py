@@ -32,6 +32,18 @@ def test_production_offers_the_sandbox_only_at_an_explicit_url():
     assert load_config({**PRODUCTION, "CONNEX_SANDBOX": "true"}).connex_environments["sandbox"].endswith("/sandbox")
 
 
+def test_the_in_process_sandbox_is_on_the_port_the_server_serves():
+    assert load_config({"DEBUG": "true"}).connex_environments["sandbox"] == "http://127.0.0.1:8000/sandbox"
+    on_8600 = load_config({"DEBUG": "true", "PORT": "8600"})
+    assert on_8600.connex_environments["sandbox"] == "http://127.0.0.1:8600/sandbox"
+    production = load_config({**PRODUCTION, "CONNEX_SANDBOX": "true", "PORT": "8600"})
+    assert production.connex_environments["sandbox"] == "http://127.0.0.1:8600/sandbox"
+    # A sandbox URL set by hand wins over the port, and production offers no sandbox on a port alone.
+    explicit = load_config({"DEBUG": "true", "PORT": "8600", "CONNEX_SANDBOX_URL": "http://127.0.0.1:8100"})
+    assert explicit.connex_environments["sandbox"] == "http://127.0.0.1:8100"
+    assert "sandbox" not in load_config({**PRODUCTION, "PORT": "8600"}).connex_environments
+
+
 def test_production_values_parse():
     config = load_config(
         {
@@ -67,6 +79,7 @@ def test_production_values_parse():
         ({"DEBUG": "1", "CONNEX_PRODUCTION_URL": "ftp://api"}, "CONNEX_PRODUCTION_URL: must be an http:// or https://"),
         ({"DEBUG": "1", "CONNEX_STAGING_URL": "staging.example"}, "CONNEX_STAGING_URL: must be an http:// or https://"),
         ({"DEBUG": "1", "CONNEX_SANDBOX_URL": "http://x/?a=1"}, "CONNEX_SANDBOX_URL: must not carry a query string"),
+        ({"DEBUG": "1", "PORT": "80000"}, "PORT: Input should be less than or equal to 65535 (got '80000')"),
         ({"DEBUG": "1", "CONNEX_SANDBOX": "perhaps"}, "CONNEX_SANDBOX: Input should be a valid boolean"),
         ({"DEBUG": "1", "LOG_LEVEL": "LOUD"}, "LOG_LEVEL: must be one of DEBUG, INFO"),
         ({"DEBUG": "1", "CONNEX_RATE_LIMIT": "-1"}, "CONNEX_RATE_LIMIT: Input should be greater than or equal to 0"),

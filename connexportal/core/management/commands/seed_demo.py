@@ -9,7 +9,8 @@ DEMO_STAFF = ("admin@demo.test", "demo-admin")
 # The demo partner's API key is fixed, like the demo logins, so the demo host page can use it.
 DEMO_PARTNER_NAME = "Demo Partner"
 DEMO_PARTNER_KEY = "cxp_demo00000000_demo-partner-key-for-local-use-only"
-DEMO_PARTNER_ORIGINS = ("http://localhost:8001", "http://127.0.0.1:8001")
+# The demo partner app (run_demo_host) serves on this port unless told otherwise; make run passes its own.
+DEMO_HOST_PORT = 8001
 # Each demo merchant sits on its own sandbox account (seeded by seed_sandbox) with different data.
 DEMO_MERCHANTS = (
     {
@@ -29,21 +30,34 @@ DEMO_MERCHANTS = (
 )
 
 
+def demo_partner_origins(port: int) -> tuple[str, ...]:
+    """Where the demo partner app on ``port`` runs: both names of this machine, as browsers tell them apart."""
+    return (f"http://localhost:{port}", f"http://127.0.0.1:{port}")
+
+
 class Command(BaseCommand):
     help = "Create the demo logins and data `make run` shows (DEBUG only; idempotent)."
 
     def add_arguments(self, parser):
         parser.add_argument("--products", type=int, default=2000, help="Sandbox products for the demo account.")
         parser.add_argument("--orders", type=int, default=1500, help="Sandbox orders for the demo account.")
+        parser.add_argument(
+            "--demo-host-port",
+            type=int,
+            default=DEMO_HOST_PORT,
+            help=f"Port of the demo partner app, whose origins may embed the portal (default {DEMO_HOST_PORT}).",
+        )
 
-    def handle(self, *args, products: int, orders: int, **options):
+    def handle(self, *args, products: int, orders: int, demo_host_port: int, **options):
         if not settings.DEBUG:
             raise CommandError("seed_demo creates well-known demo logins and only runs with DEBUG on.")
+        if not 0 < demo_host_port < 65536:
+            raise CommandError(f"--demo-host-port must be a port number (1-65535), got {demo_host_port}.")
         if settings.CONNEX_SANDBOX:
             call_command("seed_sandbox", products=products, orders=orders, stdout=self.stdout)
         with transaction.atomic():
             self.seed_staff()
-            partner = self.seed_partner()
+            partner = self.seed_partner(demo_host_port)
             for spec in DEMO_MERCHANTS:
                 self.seed_merchant(spec, partner)
 
@@ -55,9 +69,9 @@ class Command(BaseCommand):
         staff.save()
         self.stdout.write(f"{'Created' if created else 'Refreshed'} staff login {email} / {password}")
 
-    def seed_partner(self) -> Partner:
+    def seed_partner(self, demo_host_port: int) -> Partner:
         partner, _ = Partner.objects.get_or_create(name=DEMO_PARTNER_NAME)
-        partner.embed_origins = "\n".join(DEMO_PARTNER_ORIGINS)
+        partner.embed_origins = "\n".join(demo_partner_origins(demo_host_port))
         # Its own colours, so the demo shows the white-labelling at a glance.
         partner.primary_color, partner.accent_color = "#5b3cc4", "#0f7b6c"
         partner.is_active = True

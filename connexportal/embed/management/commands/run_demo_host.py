@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from connexportal.core.management.commands.seed_demo import DEMO_MERCHANTS, DEMO_PARTNER_KEY
+from connexportal.core.management.commands.seed_demo import DEMO_HOST_PORT, DEMO_MERCHANTS, DEMO_PARTNER_KEY
 from connexportal.embed.demohost import DemoHost, DemoHostServer
 
 
@@ -11,7 +11,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--port", type=int, default=8001, help="Port to serve on (default 8001).")
+        parser.add_argument(
+            "--port", type=int, default=DEMO_HOST_PORT, help=f"Port to serve on (default {DEMO_HOST_PORT})."
+        )
         parser.add_argument("--bind", default="127.0.0.1", help="Address to listen on (default 127.0.0.1).")
         parser.add_argument(
             "--portal", default="http://127.0.0.1:8000", help="The portal's base URL (default http://127.0.0.1:8000)."
@@ -39,7 +41,9 @@ class Command(BaseCommand):
         # localhost, not 127.0.0.1: another site than a portal on 127.0.0.1, as a partner's app is.
         page = f"http://localhost:{port}/" if bind in {"127.0.0.1", "localhost", "::1"} else f"http://{bind}:{port}/"
         self.stdout.write(f"Demo partner app on {page} embedding {host.portal_url} (partner API key {api_key[:16]}…)")
-        self.stdout.write("The partner must allow that page's origin to embed the portal (seed_demo allows port 8001).")
+        self.stdout.write(
+            f"The partner must allow that page's origin to embed the portal (seed_demo --demo-host-port {port} does)."
+        )
         try:
             server.serve_forever()
         except KeyboardInterrupt:
