@@ -27,6 +27,9 @@ class AppendOnlyError(Exception):
 class ActivityAction(models.TextChoices):
     SETTINGS_SAVED = "settings.saved", _("Settings saved")
     RUN_NOW_STARTED = "run_now.started", _("Run now started")
+    CONNECTION_PAIRED = "connection.paired", _("Channel paired again")
+    ORDER_IMPORT_STARTED = "order_import.started", _("Order import started")
+    ORDER_IMPORT_FINISHED = "order_import.finished", _("Order import finished")
     PRODUCT_CREATED = "product.created", _("Product added")
     CONNEX_CREDENTIALS_CHANGED = "connex_credentials.changed", _("Connex credentials changed")
     CONNEX_CREDENTIALS_VERIFIED = "connex_credentials.verified", _("Connex credentials verified")
