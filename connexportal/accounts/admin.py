@@ -182,6 +182,7 @@ class PartnerForm(forms.ModelForm):
             "hide_products",
             "hide_orders",
             "allow_run_now",
+            "allow_credential_editing",
             "webhook_url",
             "is_active",
         )

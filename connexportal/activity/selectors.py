@@ -13,6 +13,7 @@ MERCHANT_ACTIONS = frozenset(
     {
         ActivityAction.SETTINGS_SAVED,
         ActivityAction.RUN_NOW_STARTED,
+        ActivityAction.CONNECTION_PAIRED,
         ActivityAction.CONNEX_CREDENTIALS_CHANGED,
         ActivityAction.CONNEX_CREDENTIALS_VERIFIED,
         ActivityAction.CONNEX_CREDENTIALS_REFUSED,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import re
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -43,6 +44,16 @@ RUN_NOW_COOLDOWN = dt.timedelta(seconds=60)
 LAST_KNOWN_TTL = 7 * 24 * 3600
 ACTIVE_RUN_STATUSES = frozenset({"queued", "running"})
 HIDDEN_SETTINGS = routes.SECRET_SETTINGS | routes.DEPRECATED_SETTINGS
+PAIRING_SETTINGS = ("SolutionUserName", "SolutionPassword")
+# QuickBooks is connected inside Connex, and a custom integration sends its own orders: the
+# portal has no pairing values to ask for these.
+CHANNELS_PAIRED_ELSEWHERE = frozenset({4, 99})
+# A failed run whose message says the channel refused its pairing. Connex's wording is not
+# public: these are the sandbox's words and the usual ones of channel APIs (inferred).
+PAIRING_REFUSED = re.compile(
+    r"not paired|pairing|unauthori[sz]ed|re-?authori[sz]e|invalid (?:token|grant|credentials)|token (?:has )?expired",
+    re.IGNORECASE,
+)
 
 
 class PortalError(Exception):
@@ -61,6 +72,21 @@ class UpstreamError(PortalError):
         self.message = message
         self.field_errors = field_errors or {}
         self.retryable = retryable
+
+
+class NeedsReconnect(UpstreamError):
+    """The merchant has no Connex account yet (``no_account``), or Connex refuses its stored login.
+
+    Not an outage: retrying will not help until the merchant (or its partner) connects again.
+    """
+
+    def __init__(self, *, no_account: bool = False):
+        super().__init__(
+            _("Needs attention: connect your account to see your connections.")
+            if no_account
+            else _("Needs attention: reconnect. The saved login was refused, so nothing could be loaded or saved.")
+        )
+        self.no_account = no_account
 
 
 class CooldownActive(PortalError):
@@ -154,6 +180,8 @@ class ConnectionView:
     settings: dict[str, str] = field(repr=False)
     # Who owns the connection in Connex: products added to it are reported under this user.
     reporting_user_id: uuid.UUID | None = None
+    # Connex lists the channel's pairing settings, all empty (their values never get this far).
+    pairing_empty: bool = False
 
     @property
     def channel(self) -> str:
@@ -210,6 +238,20 @@ class ConnectionView:
             return _("Unknown (%(value)s)") % {"value": value}
 
     @property
+    def can_pair(self) -> bool:
+        return self.connection_type not in CHANNELS_PAIRED_ELSEWHERE
+
+    @property
+    def needs_pairing(self) -> bool:
+        """The channel's pairing is empty, or the last sync failed because the channel refused it."""
+        if not self.can_pair:
+            return False
+        if self.pairing_empty:
+            return True
+        latest = self.latest_run
+        return bool(latest and latest.status.lower() == "failed" and PAIRING_REFUSED.search(latest.message))
+
+    @property
     def health(self) -> tuple[str, str]:
         """(level, label): level is one of ok, syncing, warning, error, paused, unknown."""
         if not self.tasks:
@@ -236,6 +278,8 @@ class ConnectionsResult:
     fetched_at: dt.datetime | None
     error: str | None = None
     retryable: bool = False
+    # No account, or Connex refuses its login: the pages lead to the connect form instead.
+    needs_reconnect: NeedsReconnect | None = None
 
     @property
     def stale(self) -> bool:
@@ -345,9 +389,7 @@ def _translate(exc: ConnexError, action: Promise) -> UpstreamError:
     with translation.override(None):
         logger.warning("connex %s failed: %s", str(action), exc)
     if isinstance(exc, ConnexAuthError):
-        return UpstreamError(
-            _("Connex did not accept this account's login. Ask your administrator to update the Connex credentials.")
-        )
+        return NeedsReconnect()
     if isinstance(exc, ConnexRejected):
         reason = exc.detail or exc.title or exc.message
         return UpstreamError(
@@ -378,10 +420,12 @@ def _translate(exc: ConnexError, action: Promise) -> UpstreamError:
 
 
 def _client(merchant: Merchant):
+    account = getattr(merchant, "connex_account", None)
     try:
-        return upstream.client_for(getattr(merchant, "connex_account", None))
+        return upstream.client_for(account)
     except upstream.AccountNotConfigured as exc:
-        raise UpstreamError(str(exc)) from None
+        logger.info("merchant %s must connect: %s", merchant.pk, exc)
+        raise NeedsReconnect(no_account=account is None) from None
 
 
 def _run_view(log) -> RunView:
@@ -413,6 +457,7 @@ def _connection_view(connection: UserConnection) -> ConnectionView:
         )
         for task in connection.scheduled_tasks
     )
+    pairing = [row.value or "" for row in connection.connection_settings if row.name in PAIRING_SETTINGS]
     # Channel secrets and retired settings stop here: nothing after this point can show them.
     settings = {row.name: row.value or "" for row in connection.connection_settings if row.name not in HIDDEN_SETTINGS}
     return ConnectionView(
@@ -423,6 +468,7 @@ def _connection_view(connection: UserConnection) -> ConnectionView:
         tasks=tasks,
         settings=settings,
         reporting_user_id=connection.reporting_user_id,
+        pairing_empty=bool(pairing) and not any(value.strip() for value in pairing),
     )
 
 
@@ -435,6 +481,8 @@ def connections_list(*, merchant: Merchant) -> ConnectionsResult:
         connections = _client(merchant).list_connections()
     except ConnexError as exc:
         error = _translate(exc, pgettext_lazy("Connex action", "load your connections"))
+        if isinstance(error, NeedsReconnect):
+            return ConnectionsResult(connections=[], fetched_at=None, error=error.message, needs_reconnect=error)
         known = cache.get(_cache_key(merchant, "connections"))
         if known is None:
             return ConnectionsResult(connections=[], fetched_at=None, error=error.message, retryable=error.retryable)
@@ -444,8 +492,8 @@ def connections_list(*, merchant: Merchant) -> ConnectionsResult:
             error=error.message,
             retryable=error.retryable,
         )
-    except UpstreamError as exc:
-        return ConnectionsResult(connections=[], fetched_at=None, error=exc.message)
+    except NeedsReconnect as exc:
+        return ConnectionsResult(connections=[], fetched_at=None, error=exc.message, needs_reconnect=exc)
     views = [_connection_view(connection) for connection in connections if not connection.deleted]
     fetched_at = timezone.now()
     cache.set(_cache_key(merchant, "connections"), {"connections": views, "fetched_at": fetched_at}, LAST_KNOWN_TTL)
@@ -459,6 +507,8 @@ def connection_get(*, merchant: Merchant, connection_id: int) -> tuple[Connectio
     for connection in result.connections:
         if connection.id == connection_id:
             return connection, result
+    if result.needs_reconnect:
+        raise result.needs_reconnect
     if result.stale and not result.connections:
         raise UpstreamError(result.error or "")
     raise NotFound(f"connection {connection_id}")
@@ -492,6 +542,8 @@ def _require_connection(merchant: Merchant, connection_id: int) -> None:
     if known_ids is not None and connection_id in known_ids:
         return
     result = connections_list(merchant=merchant)
+    if result.needs_reconnect:
+        raise result.needs_reconnect
     if result.stale and not result.connections:
         raise UpstreamError(result.error or "", retryable=result.retryable)
     if connection_id not in {connection.id for connection in result.connections}:

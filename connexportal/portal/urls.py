@@ -1,11 +1,13 @@
 from django.urls import path
 
-from connexportal.portal import views
+from connexportal.portal import connect_views, views
 
 app_name = "portal"
 
 urlpatterns = [
     path("connections/", views.connections, name="connections"),
+    path("connect/", connect_views.connect_account, name="connect"),
+    path("connections/<int:connection_id>/pair/", connect_views.connection_pair, name="connection-pair"),
     path("connections/<int:connection_id>/settings/", views.connection_settings, name="connection-settings"),
     path("connections/<int:connection_id>/settings/preview/", views.window_preview, name="window-preview"),
     path("connections/<int:connection_id>/run-now/", views.run_now, name="run-now"),

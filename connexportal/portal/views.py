@@ -28,6 +28,7 @@ from connexportal.portal.forms import (
     SyncSettingsForm,
     WindowPreviewForm,
 )
+from connexportal.portal.reconnect import reconnect_page
 
 
 def merchant_required(view):
@@ -44,6 +45,8 @@ def merchant_required(view):
             return view(request, merchant, *args, **kwargs)
         except services.NotFound:
             raise Http404(_("No such connection.")) from None
+        except services.NeedsReconnect as exc:
+            return reconnect_page(request, merchant, exc)
 
     return wrapper
 
@@ -62,6 +65,8 @@ def _partial(request: HttpRequest, template: str, target: str) -> str:
 @merchant_required
 def connections(request: HttpRequest, merchant) -> HttpResponse:
     result = services.connections_list(merchant=merchant)
+    if result.needs_reconnect:
+        return reconnect_page(request, merchant, result.needs_reconnect)
     context = {"nav": "connections", "result": result, "merchant": merchant}
     status = 503 if result.stale and not result.connections else 200
     return render(request, _partial(request, "portal/connections.html", "connection-list"), context, status=status)
@@ -85,6 +90,8 @@ def connection_settings(request: HttpRequest, merchant, connection_id: int) -> H
     if request.method == "GET":
         try:
             connection, result = services.connection_get(merchant=merchant, connection_id=connection_id)
+        except services.NeedsReconnect as exc:
+            return reconnect_page(request, merchant, exc)
         except services.UpstreamError as exc:
             return render(request, "portal/upstream_error.html", {"nav": "connections", "error": exc}, status=503)
         form = SyncSettingsForm(current=connection.settings)
@@ -92,6 +99,8 @@ def connection_settings(request: HttpRequest, merchant, connection_id: int) -> H
 
     try:
         connection = services.connection_cached(merchant=merchant, connection_id=connection_id)
+    except services.NeedsReconnect as exc:
+        return reconnect_page(request, merchant, exc)
     except services.UpstreamError as exc:
         return render(request, "portal/upstream_error.html", {"nav": "connections", "error": exc}, status=503)
     form = SyncSettingsForm(request.POST, current=connection.settings)
@@ -102,6 +111,8 @@ def connection_settings(request: HttpRequest, merchant, connection_id: int) -> H
         services.connection_settings_update(
             merchant=merchant, connection_id=connection_id, changes=changes, actor=Actor.from_request(request)
         )
+    except services.NeedsReconnect as exc:
+        return reconnect_page(request, merchant, exc)
     except services.UpstreamError as exc:
         for name, errors in exc.field_errors.items():
             if name in form.fields:
@@ -223,6 +234,8 @@ def _list_page(
     try:
         context["connections"] = services.connection_names(merchant=merchant)
         context.update(fetch(query, sort, direction))
+    except services.NeedsReconnect as exc:
+        return reconnect_page(request, merchant, exc)
     except services.UpstreamError as exc:
         context["error"] = exc.message
         status = 503
@@ -271,6 +284,8 @@ def product_new(request: HttpRequest, merchant) -> HttpResponse:
     if request.brand.hide_products:
         raise Http404(_("Products are not shown in this portal."))
     result = services.connections_list(merchant=merchant)
+    if result.needs_reconnect:
+        return reconnect_page(request, merchant, result.needs_reconnect)
     connections = {connection.id: connection.name for connection in result.connections}
     context = {"nav": "products", "merchant": merchant, "result": result, "upstream_error": result.error}
     # Without a list of connections there is nothing to choose from: say why, keep what was typed.

@@ -83,8 +83,10 @@ def test_bad_connex_credentials_say_what_to_do(merchant_client, sandbox):
     account.set_password("wrong-password")
     account.save()
     response = merchant_client.get("/connections/")
-    assert response.status_code == 503
-    assert "did not accept this account" in response.content.decode()
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Needs attention: reconnect." in html and 'action="/connect/"' in html
+    assert "not answering" not in html
 
 
 def test_htmx_refresh_renders_only_the_list(merchant_client, sandbox):

@@ -13,7 +13,7 @@ CONNECTION_ROUTES = [pattern for pattern in portal_urls.urlpatterns if "<int:con
 
 def test_every_connection_route_is_covered():
     names = {pattern.name for pattern in CONNECTION_ROUTES}
-    assert names == {"connection-settings", "window-preview", "run-now", "run-status"}
+    assert names == {"connection-settings", "window-preview", "run-now", "run-status", "connection-pair"}
     assert get_resolver()  # the project urlconf loads
 
 
