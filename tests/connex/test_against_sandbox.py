@@ -35,6 +35,7 @@ from connexportal.connex import (
     ConnexProtocolError,
     ConnexRejected,
     ConnexUnavailable,
+    CreateOrdersResult,
     InMemoryTokenStore,
     NewOrder,
     NewProduct,
@@ -51,6 +52,7 @@ from connexportal.connex import (
     UserConnection,
     routes,
 )
+from connexportal.connex.keys import order_key
 from connexportal.sandbox.models import Order, Product
 
 from ..conftest import PROJECT_DIR, run_manage
@@ -1052,3 +1054,118 @@ def test_one_account_never_sees_another_accounts_data(sandbox: Sandbox):
     after = by_name(other.list_connections())["WooCommerce Shop"]
     assert after.settings_by_name() == woo.settings_by_name()
     assert [task.run_logs[0].id for task in after.scheduled_tasks] == [t.run_logs[0].id for t in woo.scheduled_tasks]
+
+
+# --- exact writes: every way a createorders batch can fail, against a Connex that stores duplicates ---
+
+
+@pytest.fixture
+def no_duplicate_check(in_process, settings) -> Sandbox:
+    settings.CONNEX_SANDBOX_ACCEPT_DUPLICATES = True
+    return in_process
+
+
+def copies_stored(orders: list[NewOrder]) -> dict[str, int]:
+    """How many rows the sandbox holds of each order, by order number."""
+    keys = {order_key(order.order_number): order.order_number for order in orders}
+    rows = Order.objects.filter(number_key__in=list(keys)).values_list("number_key", flat=True)
+    counts = dict.fromkeys(keys.values(), 0)
+    for key in rows:
+        counts[keys[key]] += 1
+    return counts
+
+
+def send_120(sandbox: Sandbox, fault: str, prefix: str, **options) -> tuple[list[NewOrder], CreateOrdersResult]:
+    """120 orders (two batches) with ``fault`` on the first batch only."""
+    client = sandbox.client()
+    shopify = by_name(client.list_connections())["Shopify Store"]
+    orders = new_orders(shopify, unique(prefix), 120, day=today() - timedelta(days=2))
+    sandbox.inject(f"{fault},next=1")
+    return orders, client.create_orders(orders, **options)
+
+
+@pytest.mark.parametrize("answer", ["500", "503", "html", "empty", "unknown"])
+def test_a_batch_stored_then_answered_with_a_failure_is_found_not_resent(no_duplicate_check, answer):
+    orders, result = send_120(no_duplicate_check, f"commit_fail=1,answer={answer}", "CF")
+
+    numbers = [order.order_number for order in orders]
+    assert result.already_existed == tuple(numbers[:100]) and result.created == tuple(numbers[100:])
+    assert result.ok and [o.order_number for o in result.outcomes] == numbers
+    assert copies_stored(orders) == dict.fromkeys(numbers, 1)
+    sent = no_duplicate_check.transport.calls(routes.CREATE_ORDERS)
+    assert [(len(e.body()), e.fault) for e in sent] == [(100, "commit_fail"), (20, None)]
+
+
+def test_a_batch_landing_late_within_the_settle_period_is_found_not_resent(no_duplicate_check):
+    orders, result = send_120(no_duplicate_check, "commit_late=1,late_seconds=3", "CLW", settle_seconds=5)
+
+    numbers = [order.order_number for order in orders]
+    assert result.already_existed == tuple(numbers[:100]) and result.created == tuple(numbers[100:])
+    assert copies_stored(orders) == dict.fromkeys(numbers, 1)
+    assert len(no_duplicate_check.transport.calls(routes.CREATE_ORDERS)) == 2
+
+
+def test_a_batch_landing_after_the_settle_period_is_doubled_which_is_what_the_settle_period_prevents(
+    no_duplicate_check,
+):
+    orders, result = send_120(no_duplicate_check, "commit_late=1,late_seconds=30", "CLB", settle_seconds=5)
+
+    numbers = [order.order_number for order in orders]
+    # Every lookup agreed they were absent for longer than the settle period: the client resent them.
+    assert result.created == tuple(numbers)
+    assert copies_stored(orders) == {number: 2 if index < 100 else 1 for index, number in enumerate(numbers)}
+
+
+@pytest.mark.parametrize("fault", ["503=1", "html=1", "malformed=1"])
+def test_a_batch_refused_before_it_was_stored_is_resent_once_after_the_settle_period(no_duplicate_check, fault):
+    orders, result = send_120(no_duplicate_check, f"{fault},path=orders/createorders", "PRE")
+
+    numbers = [order.order_number for order in orders]
+    assert result.created == tuple(numbers) and result.ok
+    assert copies_stored(orders) == dict.fromkeys(numbers, 1)
+    sent = no_duplicate_check.transport.calls(routes.CREATE_ORDERS)
+    assert [len(e.body()) for e in sent] == [100, 20, 100]
+    lookups = no_duplicate_check.transport.calls(routes.LIST_ORDERS)
+    assert len(lookups) == 3  # at once, then two agreeing after the settle period
+
+
+def test_a_4xx_after_a_partial_commit_reports_the_stored_part_and_refuses_the_rest(no_duplicate_check):
+    orders, result = send_120(no_duplicate_check, "commit_fail=1,committed=0.5,answer=400", "P4")
+
+    numbers = [order.order_number for order in orders]
+    assert result.already_existed == tuple(numbers[:50])
+    assert result.failed_numbers == tuple(numbers[50:100]) and result.created == tuple(numbers[100:])
+    assert all(failure.safe_to_retry and failure.error.status == 400 for failure in result.failed)
+    assert copies_stored(orders) == {number: 0 if 50 <= index < 100 else 1 for index, number in enumerate(numbers)}
+
+
+class RevokesLoginAfterFirstBatch(InProcessTransport):
+    """After the first createorders, the account's password changes and its tokens die."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        if self.calls(routes.CREATE_ORDERS) and request.url.path.lower().endswith(routes.CREATE_ORDERS.path):
+            from connexportal.sandbox.models import AccessToken, ConnexUser
+
+            user = ConnexUser.objects.get(username=DEMO[0])
+            user.set_password("changed-elsewhere")
+            user.save()
+            AccessToken.objects.filter(user=user).delete()
+        return response
+
+
+def test_an_auth_error_mid_call_carries_the_fate_of_every_order(no_duplicate_check):
+    client = no_duplicate_check.client(transport=RevokesLoginAfterFirstBatch())
+    shopify = by_name(client.list_connections())["Shopify Store"]
+    orders = new_orders(shopify, unique("AUTH"), 250, day=today() - timedelta(days=2))
+
+    with pytest.raises(ConnexAuthError) as caught:
+        client.create_orders(orders)
+
+    partial = caught.value.partial_result
+    numbers = [order.order_number for order in orders]
+    assert [outcome.order_number for outcome in partial.outcomes] == numbers
+    assert partial.created == tuple(numbers[:100]) and partial.already_existed == ()
+    assert partial.failed_numbers == tuple(numbers[100:])
+    assert all(f.safe_to_retry and f.reason.startswith("not sent: create_orders stopped") for f in partial.failed)
+    assert copies_stored(orders) == {number: 1 if index < 100 else 0 for index, number in enumerate(numbers)}

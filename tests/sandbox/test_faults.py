@@ -1,5 +1,6 @@
 import json
 import time
+from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -287,3 +288,97 @@ def test_a_faulted_write_is_not_processed(api, merchant, merchant_token):
 def test_the_portals_own_pages_are_never_faulted(api):
     faults.configure("503=1")
     assert api.client.get("/healthz").status_code == 200
+
+
+# --- commit kinds: createorders stores, then fails ---------------------------------------
+
+
+CREATE = routes.CREATE_ORDERS.path
+LIST = routes.LIST_ORDERS.path
+
+
+def list_numbers(api, token) -> list[str]:
+    body = {"beginDate": "09/01/2024", "endDate": "09/30/2024", "pageSize": 100}
+    response = api.post(LIST, body, token=token)
+    assert response.status_code == 200, response.content
+    return sorted(order["orderNumber"] for order in response.json()["lstAllOrders"])
+
+
+@pytest.mark.parametrize(
+    ("answer", "status", "content_type", "body"),
+    [
+        ("500", 500, "application/problem+json", b'"status":500'),
+        ("504", 504, "application/problem+json", b'"status":504'),
+        ("html", 503, "text/html", b"<title>Service Unavailable</title>"),
+        ("empty", 200, "text/plain", None),
+        ("unknown", 200, "application/json", b'{"isSuccess":false,'),
+        ("400", 400, "application/problem+json", b'"status":400'),
+    ],
+)
+def test_commit_fail_stores_the_batch_then_answers_a_failure(
+    api, merchant, merchant_token, answer, status, content_type, body
+):
+    user, connection = merchant
+    faults.configure(f"commit_fail=1,answer={answer}")
+    batch = [spec_order(user, connection, "C-1"), spec_order(user, connection, "C-2")]
+
+    response = api.post(CREATE, batch, token=merchant_token)
+
+    assert (response.status_code, fault_of(response)) == (status, "commit_fail")
+    assert response["Content-Type"].startswith(content_type)
+    assert response.content == b"" if body is None else body in response.content
+    assert sorted(Order.objects.values_list("order_number", flat=True)) == ["C-1", "C-2"]
+    assert list_numbers(api, merchant_token) == ["C-1", "C-2"]
+
+
+def test_commit_fail_stores_only_the_committed_share_and_matches_only_createorders(api, merchant, merchant_token):
+    user, connection = merchant
+    faults.configure("commit_fail=1,committed=0.5,answer=400,next=1")
+    # Other routes pass untouched and do not use up the profile.
+    assert api.get(CONNECTIONS, token=merchant_token).status_code == 200
+    batch = [spec_order(user, connection, f"P-{index}") for index in range(3)]
+
+    response = api.post(CREATE, batch, token=merchant_token)
+
+    assert response.status_code == 400 and fault_of(response) == "commit_fail"
+    assert sorted(Order.objects.values_list("order_number", flat=True)) == ["P-0", "P-1"]
+    assert FaultProfile.objects.get().remaining == 0
+
+
+def test_a_batch_the_sandbox_refuses_gets_its_refusal_not_the_commit_fault(api, merchant, merchant_token):
+    user, connection = merchant
+    faults.configure("commit_fail=1")
+    response = api.post(CREATE, [spec_order(user, connection, "")], token=merchant_token)
+    assert response.status_code == 400 and fault_of(response) is None
+    assert not Order.objects.exists()
+
+
+def test_commit_late_answers_at_once_and_the_batch_shows_only_later(api, merchant, merchant_token, monkeypatch):
+    from django.utils import timezone
+
+    user, connection = merchant
+    faults.configure("commit_late=1,late_seconds=30,answer=503,next=1")
+    started = timezone.now()
+
+    response = api.post(CREATE, [spec_order(user, connection, "L-1")], token=merchant_token)
+
+    assert response.status_code == 503 and fault_of(response) == "commit_late"
+    assert Order.objects.get().visible_after >= started + timedelta(seconds=30)
+    assert list_numbers(api, merchant_token) == []
+    # Invisible to the duplicate check as well: a resend now is stored again.
+    assert api.post(CREATE, [spec_order(user, connection, "L-1")], token=merchant_token).status_code == 200
+    assert Order.objects.count() == 2
+    real_now = timezone.now
+    monkeypatch.setattr(timezone, "now", lambda: real_now() + timedelta(seconds=31))
+    assert list_numbers(api, merchant_token) == ["L-1", "L-1"]
+
+
+def test_commit_kinds_parse_from_the_environment(monkeypatch, api, merchant, merchant_token):
+    profiles, _ = parse_environment("commit_late=1,late_seconds=2.5,answer=HTML,committed=0.25", "")
+    (spec,) = profiles
+    assert (spec.rates, spec.late_seconds, spec.answer, spec.committed) == ((("commit_late", 1.0),), 2.5, "html", 0.25)
+    monkeypatch.setenv("CONNEX_SANDBOX_FAULTS", "commit_fail=1,answer=502")
+    user, connection = merchant
+    response = api.post(CREATE, [spec_order(user, connection, "E-1")], token=merchant_token)
+    assert (response.status_code, fault_of(response)) == (502, "commit_fail")
+    assert Order.objects.filter(order_number="E-1").count() == 1

@@ -197,6 +197,34 @@ def test_an_existing_order_number_is_refused_and_nothing_is_saved(api, merchant,
     assert list(Order.objects.values_list("order_number", flat=True)) == ["JMA1189"]
 
 
+def test_an_order_number_differing_only_in_case_or_spaces_is_the_same_order(api, merchant, merchant_token):
+    user, connection = merchant
+    make_order(connection, "JMA1189", datetime(2024, 7, 29, tzinfo=UTC))
+    response = api.post(CREATE, [spec_order(user, connection, " jma1189 ")], token=merchant_token)
+    assert response.status_code == 409
+    batch = [spec_order(user, connection, "web-7"), spec_order(user, connection, "WEB-7")]
+    assert api.post(CREATE, batch, token=merchant_token).status_code == 400
+    assert list(Order.objects.values_list("order_number", "number_key")) == [("JMA1189", "jma1189")]
+
+
+def test_with_accept_duplicates_every_order_number_is_stored_again(api, merchant, merchant_token, settings):
+    settings.CONNEX_SANDBOX_ACCEPT_DUPLICATES = True
+    user, connection = merchant
+    make_order(connection, "JMA1189", datetime(2024, 7, 29, tzinfo=UTC))
+    batch = [spec_order(user, connection, "JMA1189"), spec_order(user, connection, "jma1189")]
+    assert api.post(CREATE, batch, token=merchant_token).status_code == 200
+    assert Order.objects.filter(number_key="jma1189").count() == 3
+
+
+def test_a_bad_accept_duplicates_setting_is_a_configuration_error(api, merchant, merchant_token, settings):
+    from django.core.exceptions import ImproperlyConfigured
+
+    settings.CONNEX_SANDBOX_ACCEPT_DUPLICATES = "sometimes"
+    user, connection = merchant
+    with pytest.raises(ImproperlyConfigured, match="CONNEX_SANDBOX_ACCEPT_DUPLICATES: must be true or false"):
+        api.post(CREATE, [spec_order(user, connection)], token=merchant_token)
+
+
 def test_the_same_number_on_another_connection_is_fine(api, merchant, merchant_token):
     user, connection = merchant
     ebay = make_connection(user, name="eBay", connection_type=3)

@@ -159,6 +159,14 @@ def test_add_refuses_a_duplicate_sku_on_the_connection_but_not_on_another(api, m
     assert Product.objects.filter(sku="TestCustom").count() == 2
 
 
+def test_a_sku_differing_only_in_case_or_spaces_is_the_same_sku(api, merchant, merchant_token):
+    user, connection = merchant
+    assert api.post(ADD, spec_add_body(user, connection), token=merchant_token).status_code == 200
+    again = api.post(ADD, {**spec_add_body(user, connection), "sku": " testcustom "}, token=merchant_token)
+    assert again.status_code == 409
+    assert list(Product.objects.values_list("sku", "sku_key")) == [("TestCustom", "testcustom")]
+
+
 # --- list ------------------------------------------------------------------------------
 
 
