@@ -3,6 +3,7 @@
 from .client import ConnexClient
 from .errors import ConnexAuthError, ConnexError, ConnexProtocolError, ConnexRejected, ConnexUnavailable
 from .http import close_shared_client, shared_client
+from .keys import order_key, sku_key
 from .models import (
     Address,
     ConnectionSetting,
@@ -31,7 +32,7 @@ from .models import (
     UserConnectionRef,
 )
 from .ratelimit import RateLimiter
-from .results import CreateOrdersResult, OrderFailure
+from .results import CreateOrdersResult, Fate, OrderFailure, OrderOutcome
 from .tokens import InMemoryTokenStore, Token, TokenStore, account_key
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "ConnexRejected",
     "ConnexUnavailable",
     "CreateOrdersResult",
+    "Fate",
     "InMemoryTokenStore",
     "NewOrder",
     "NewProduct",
@@ -53,6 +55,7 @@ __all__ = [
     "OrderFailure",
     "OrderItemDetail",
     "OrderItemOption",
+    "OrderOutcome",
     "OrderQuery",
     "OrderType",
     "OrdersPage",
@@ -74,5 +77,7 @@ __all__ = [
     "UserConnectionRef",
     "account_key",
     "close_shared_client",
+    "order_key",
     "shared_client",
+    "sku_key",
 ]
