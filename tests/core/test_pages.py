@@ -43,3 +43,10 @@ def test_seed_demo_is_idempotent(capsys, settings):
     assert staff.check_password("demo-admin")
     assert get_user_model().objects.filter(email="admin@demo.test").count() == 1
     assert "admin@demo.test / demo-admin" in capsys.readouterr().out
+
+
+def test_home_page_offers_the_login_only_to_visitors_not_logged_in(client):
+    assert '<a class="button" href="/login/">Log in</a>' in client.get("/").content.decode()
+    staff = get_user_model().objects.create_user(email="staff@example.com", password="pw-for-tests-only", is_staff=True)
+    client.force_login(staff)
+    assert 'href="/login/"' not in client.get("/").content.decode()

@@ -49,3 +49,16 @@ def test_home_page_has_no_serious_accessibility_violations(page: Page):
     page.goto("/")
     violations = axe_scan(page)
     assert violations == [], describe_violations(violations)
+
+
+def test_logged_out_home_page_leads_to_the_login_page(page: Page, narrow_page: Page):
+    for visitor in (page, narrow_page):
+        visitor.goto("/")
+        login = visitor.get_by_role("link", name="Log in")
+        expect(login).to_be_visible()
+        login.click()
+        expect(visitor).to_have_url(re.compile(r"/login/$"))
+        expect(visitor.get_by_role("heading", level=1)).to_have_text("Log in")
+        visitor.go_back()
+        violations = axe_scan(visitor)
+        assert violations == [], describe_violations(violations)
