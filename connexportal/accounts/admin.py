@@ -178,6 +178,8 @@ class PartnerForm(forms.ModelForm):
             "accent_color",
             "theme",
             "default_language",
+            "service_name",
+            "embed_chrome",
             "embed_origins",
             "hide_products",
             "hide_orders",

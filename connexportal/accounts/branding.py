@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -35,6 +38,9 @@ def sniff_logo(content: bytes) -> str:
     raise ValidationError(_("The logo must be a PNG, JPEG, GIF or WebP image (SVG is not accepted)."))
 
 
+DEFAULT_SERVICE_NAME = "Connex"
+
+
 @dataclass(frozen=True)
 class Brand:
     name: str
@@ -44,9 +50,31 @@ class Brand:
     hide_products: bool = False
     hide_orders: bool = False
     allow_run_now: bool = True
+    # What merchant-facing text calls the sync service, and the header an embedded page shows.
+    service_name: str = DEFAULT_SERVICE_NAME
+    embed_chrome: str = "none"
 
 
 DEFAULT_BRAND = Brand(name="Connex Portal", logo_url=None, theme_url=None, theme="light")
+
+# The service name of the merchant a request acts for: set for the whole request by
+# MerchantMiddleware, like the language, so that messages built far from the request (the
+# services' errors) name the partner's service too.
+_service_name: ContextVar[str] = ContextVar("service_name", default=DEFAULT_SERVICE_NAME)
+
+
+def service_name() -> str:
+    """What merchant-facing text calls Connex for the merchant being served ("Connex" by default)."""
+    return _service_name.get()
+
+
+@contextmanager
+def service_name_override(name: str | None) -> Iterator[None]:
+    token = _service_name.set(name or DEFAULT_SERVICE_NAME)
+    try:
+        yield
+    finally:
+        _service_name.reset(token)
 
 
 def brand_for(partner) -> Brand:
@@ -61,4 +89,6 @@ def brand_for(partner) -> Brand:
         hide_products=partner.hide_products,
         hide_orders=partner.hide_orders,
         allow_run_now=partner.allow_run_now,
+        service_name=partner.service_name or DEFAULT_SERVICE_NAME,
+        embed_chrome=partner.embed_chrome,
     )

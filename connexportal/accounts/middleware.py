@@ -22,7 +22,8 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django_htmx.http import HttpResponseClientRedirect
 
-from connexportal.accounts.branding import brand_for
+from connexportal.accounts.branding import brand_for, service_name_override
+from connexportal.accounts.languages import page_language
 
 LAST_SEEN_KEY = "_last_seen"
 # Activity is written to the session at most this often, so that a page view rarely writes.
@@ -41,11 +42,12 @@ class MerchantMiddleware:
         request.merchant = merchant
         partner = merchant.partner if merchant is not None else None
         request.brand = brand_for(partner)
-        language = getattr(request, "embed_language", None) or (partner.default_language if partner else None)
+        language = page_language(request, partner)
         if language:
             translation.activate(language)
             request.LANGUAGE_CODE = translation.get_language()
-        return self.get_response(request)
+        with service_name_override(request.brand.service_name):
+            return self.get_response(request)
 
 
 class IdleSessionMiddleware:

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
+from connexportal.accounts.branding import service_name
 from connexportal.accounts.models import ConnexAccount
 from connexportal.activity.services import Actor, activity_record
 from connexportal.connex import ConnexClient, account_key
@@ -108,7 +109,7 @@ def client_for(account: ConnexAccount | None) -> ConnexClient:
     Raises AccountNotConfigured, or the client's ConnexError when the proof fails.
     """
     if account is None:
-        raise AccountNotConfigured(_("This merchant has no Connex account yet."))
+        raise AccountNotConfigured(_("This merchant has no %(service)s account yet.") % {"service": service_name()})
     client = client_for_credentials(base_url_of(account), account.username, account.get_password())
     if account.verified_at is None:
         client.verify()

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from connexportal.accounts import languages
 from connexportal.portal import connect_views, views
 
 app_name = "portal"
@@ -16,4 +17,6 @@ urlpatterns = [
     path("products/new/", views.product_new, name="product-new"),
     path("orders/", views.orders, name="orders"),
     path("activity/", views.activity, name="activity"),
+    # Here rather than with the accounts' URLs so that an embedded portal may use it too.
+    path("language/", languages.set_language, name="set-language"),
 ]

@@ -182,6 +182,8 @@ def test_admin_logo_upload_is_validated(admin_client):
         "accent_color": "#445566",
         "theme": "dark",
         "default_language": "fr",
+        "service_name": "Acme Sync",
+        "embed_chrome": "compact",
         "embed_origins": "https://app.acme.test",
         "allow_run_now": "on",
         "is_active": "on",
@@ -199,6 +201,7 @@ def test_admin_logo_upload_is_validated(admin_client):
     good = admin_client.post("/admin/accounts/partner/add/", {**data, "logo_file": SimpleUploadedFile("x.png", PNG)})
     assert good.status_code == 302
     partner = Partner.objects.get(name="Acme")
+    assert (partner.service_name, partner.embed_chrome) == ("Acme Sync", "compact")
     assert partner.logo_content_type == "image/png"
     assert partner.get_webhook_secret() == "whsec-123"
     assert "whsec-123" not in partner.webhook_secret_encrypted
