@@ -55,7 +55,7 @@ def test_the_page_lists_only_this_merchants_changes(merchant_client, merchants):
     assert f"<code>SolutionPassword</code>: {MASK} → {MASK}" in html
     # America/New_York, as the demo merchant's zone: 12:30 UTC is 07:30 there in January.
     assert mine.timezone == "America/New_York"
-    assert ">2026-01-15 07:30</time>" in html
+    assert ">Jan 15, 2026, 7:30\N{NARROW NO-BREAK SPACE}AM</time>" in html
     assert "THEIRS-MARKER" not in html
     assert "LOGIN-MARKER" not in html
     assert 'href="/activity/" aria-current="page"' in html

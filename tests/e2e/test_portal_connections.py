@@ -3,6 +3,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
+from connexportal.portal.formatting import format_datetime
 from tests.e2e.browser import ConsoleLog
 from tests.e2e.portal import MERCHANT_ZONE, Demo, setting_value
 
@@ -25,7 +26,9 @@ def order_window_text(connection_id: int) -> str:
         dt.datetime.fromisoformat(setting_value(connection_id, name))
         for name in ("LastDownloadUtc", "LastDownloadUtcEnd")
     )
-    return f"{start:%Y-%m-%d %H:%M} \N{EN DASH} {end:%Y-%m-%d %H:%M}"
+    return (
+        f"{format_datetime(start, tz=dt.UTC, locale='en')} \N{EN DASH} {format_datetime(end, tz=dt.UTC, locale='en')}"
+    )
 
 
 def test_a_card_per_connection_with_channel_health_last_sync_and_order_window(
@@ -57,7 +60,7 @@ def test_a_card_per_connection_with_channel_health_last_sync_and_order_window(
     finished = last_completed_sync(portal_demo.connections["Amazon US"])
     last_sync = card(page, "Amazon US").locator(".facts div").filter(has_text="Last sync").locator("time")
     expect(last_sync).to_have_attribute("datetime", finished.isoformat())
-    expect(last_sync).to_have_text(f"{finished.astimezone(MERCHANT_ZONE):%Y-%m-%d %H:%M}")
+    expect(last_sync).to_have_text(format_datetime(finished, tz=MERCHANT_ZONE, locale="en"))
 
     # The other merchant's connections are theirs alone.
     for name, connection_id in portal_demo.other_connections.items():

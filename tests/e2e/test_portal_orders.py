@@ -4,8 +4,9 @@ from decimal import Decimal
 
 from playwright.sync_api import Page, expect
 
+from connexportal.portal.formatting import format_date, format_datetime, format_money
 from tests.e2e.browser import ConsoleLog
-from tests.e2e.portal import MERCHANT, utc_today
+from tests.e2e.portal import MERCHANT, MERCHANT_ZONE, utc_today
 
 MONEY = re.compile(r"^\$\d{1,3}(,\d{3})*\.\d{2}$")
 
@@ -23,11 +24,12 @@ def orders_between(start: dt.date, end: dt.date):
 
 
 def money(amount: Decimal) -> str:
-    return f"${amount:,.2f}"
+    return format_money(amount, "USD", locale="en")
 
 
 def summary_text(count: int, start: dt.date, end: dt.date) -> str:
-    return f"{count} order{'' if count == 1 else 's'} from {start:%Y-%m-%d} to {end:%Y-%m-%d}"
+    start_text, end_text = format_date(start, locale="en"), format_date(end, locale="en")
+    return f"{count} order{'' if count == 1 else 's'} from {start_text} to {end_text}"
 
 
 def order_numbers(page: Page) -> list[str]:
@@ -58,7 +60,9 @@ def test_the_default_range_is_the_last_30_days(merchant_page: Page, merchant_con
     expect(page.get_by_label("To", exact=True)).to_have_value(f"{today:%Y-%m-%d}")
     expect(page.locator("#results .summary")).to_have_text(summary_text(expected.count(), start, today))
     newest = expected.order_by("-order_date").first()
-    expect(page.locator("#results tbody tr").first).to_contain_text(f"{newest.order_date:%Y-%m-%d %H:%M}")
+    expect(page.locator("#results tbody tr").first).to_contain_text(
+        format_datetime(newest.order_date, tz=MERCHANT_ZONE, locale="en")
+    )
     expect(page.locator("#results tbody tr").first.locator("summary")).to_contain_text(newest.order_number)
     assert merchant_console.errors == []
     assert merchant_console.csp_violations == []

@@ -2,6 +2,7 @@ import datetime as dt
 
 from playwright.sync_api import Page, expect
 
+from connexportal.portal.formatting import format_datetime
 from tests.e2e.browser import ConsoleLog
 from tests.e2e.portal import MERCHANT_ZONE, Demo, setting_value, utc_today
 
@@ -61,8 +62,8 @@ def test_changing_the_order_window_previews_its_length_and_the_orders_connex_hol
 
     preview = page.locator("#window-preview")
     expect(preview).to_contain_text(f"This window spans 7 days 23 h 59 min. Connex already holds {held} orders in it.")
-    local_start, local_end = start.astimezone(MERCHANT_ZONE), end.astimezone(MERCHANT_ZONE)
-    expect(preview).to_contain_text(f"Your time: {local_start:%Y-%m-%d %H:%M} \N{EN DASH} {local_end:%Y-%m-%d %H:%M}")
+    local_start, local_end = (format_datetime(moment, tz=MERCHANT_ZONE, locale="en") for moment in (start, end))
+    expect(preview).to_contain_text(f"Your time: {local_start} \N{EN DASH} {local_end}")
     expect(preview).to_have_attribute("aria-live", "polite")
 
     later_start = days_ago(5)
@@ -125,7 +126,7 @@ def test_saving_keeps_the_new_window_and_every_other_setting(
     expect(start_input).to_have_value(field_value(start))
     expect(end_input).to_have_value(field_value(end))
     expect(page.locator(".field").filter(has=start_input).locator(".local-time")).to_have_text(
-        f"{start.astimezone(MERCHANT_ZONE):%Y-%m-%d %H:%M} your time"
+        f"{format_datetime(start, tz=MERCHANT_ZONE, locale='en')} your time"
     )
     html = page.content()
     for name in ("SolutionUserName", "SolutionPassword", "ShopifyToken", "OrderStatuses"):

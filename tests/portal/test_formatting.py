@@ -2,8 +2,12 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 
+from connexportal.portal.formatting import format_date, format_datetime, format_money, format_number, format_time
 from connexportal.portal.templatetags.portal import in_zone, money, quantity, span
+
+NBSP, NNBSP = "\N{NO-BREAK SPACE}", "\N{NARROW NO-BREAK SPACE}"
 
 
 @pytest.mark.parametrize(
@@ -12,12 +16,60 @@ from connexportal.portal.templatetags.portal import in_zone, money, quantity, sp
         (Decimal("1234.5"), "USD", "$1,234.50"),
         (Decimal("-3"), "GBP", "-£3.00"),
         (Decimal("0.005"), "EUR", "€0.01"),
-        (Decimal("12"), "CHF", "12.00 CHF"),
+        (Decimal("12"), "CHF", f"CHF{NBSP}12.00"),
+        (Decimal("1234.5"), "JPY", "¥1,235"),
         (None, "USD", "—"),
     ],
 )
 def test_money(value, currency, expected):
-    assert money(value, currency) == expected
+    with translation.override("en"):
+        assert money(value, currency) == expected
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [("en", "$18.74"), ("es", f"18,74{NBSP}US$"), ("fr", f"18,74{NBSP}$US")],
+)
+def test_money_is_written_as_the_language_writes_it(language, expected):
+    assert format_money(Decimal("18.74"), "USD", locale=language) == expected
+    with translation.override(language):
+        assert money(Decimal("18.74"), "USD") == expected
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [("en", "1,234,567.25"), ("es", "1.234.567,25"), ("fr", f"1{NNBSP}234{NNBSP}567,25")],
+)
+def test_numbers_use_the_languages_separators(language, expected):
+    assert format_number(Decimal("1234567.25"), locale=language) == expected
+
+
+@pytest.mark.parametrize(
+    ("language", "moment", "day", "time"),
+    [
+        ("en", "Jul 1, 2026, 8:05\N{NARROW NO-BREAK SPACE}AM", "Jul 1, 2026", "8:05\N{NARROW NO-BREAK SPACE}AM"),
+        ("es", "1 jul 2026, 8:05", "1 jul 2026", "8:05"),
+        ("fr", "1 juil. 2026, 08:05", "1 juil. 2026", "08:05"),
+    ],
+)
+def test_dates_and_times_in_the_merchants_zone_and_language(language, moment, day, time):
+    instant = dt.datetime(2026, 7, 1, 12, 5, tzinfo=dt.UTC)
+    assert format_datetime(instant, tz="America/New_York", locale=language) == moment
+    assert format_date(instant, tz="America/New_York", locale=language) == day
+    assert format_time(instant, tz="America/New_York", locale=language) == time
+
+
+def test_a_datetimes_day_is_the_day_in_the_zone_asked_for():
+    late_evening_in_new_york = dt.datetime(2026, 7, 2, 2, 0, tzinfo=dt.UTC)
+    assert format_date(late_evening_in_new_york, tz="America/New_York", locale="en") == "Jul 1, 2026"
+    assert format_date(late_evening_in_new_york, tz="UTC", locale="en") == "Jul 2, 2026"
+    assert format_date(dt.date(2026, 7, 2), locale="en") == "Jul 2, 2026"
+
+
+def test_an_unknown_zone_falls_back_to_utc_and_missing_values_to_a_dash():
+    instant = dt.datetime(2026, 7, 1, 12, 5, tzinfo=dt.UTC)
+    assert format_time(instant, tz="Not/AZone", locale="es") == "12:05"
+    assert format_datetime(None, tz="UTC") == format_date(None) == format_money(None, "USD") == "—"
 
 
 @pytest.mark.parametrize(
@@ -36,8 +88,10 @@ def test_span(value, expected):
 
 
 def test_quantity_drops_trailing_zeros():
-    assert quantity(Decimal("12.00")) == "12"
-    assert quantity(Decimal("1.50")) == "1.50"
+    with translation.override("en"):
+        assert quantity(Decimal("12.00")) == "12"
+        assert quantity(Decimal("1.50")) == "1.5"
+        assert quantity(Decimal("1234")) == "1,234"
 
 
 def test_in_zone_shows_the_merchants_wall_clock():

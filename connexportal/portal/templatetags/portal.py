@@ -2,39 +2,52 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from decimal import ROUND_HALF_UP, Decimal
 from html import escape
 
 from django import template
 from django.templatetags.tz import do_timezone
-from django.utils.formats import number_format
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-register = template.Library()
+from connexportal.portal.connex_messages import connex_message
+from connexportal.portal.formatting import format_date, format_datetime, format_money, format_number, format_time
+from connexportal.portal.forms import ORDER_SORTS, PRODUCT_SORTS
 
-CURRENCY_SYMBOLS = {"USD": "$", "CAD": "CA$", "AUD": "A$", "NZD": "NZ$", "GBP": "£", "EUR": "€", "JPY": "¥"}
+register = template.Library()
 
 
 @register.filter
 def money(value, currency: str = "USD") -> str:
-    """An amount as currency: $1,234.50, -£3.00, 12.00 CHF."""
-    if value is None or value == "":
-        return "—"
-    amount = Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    digits = number_format(abs(amount), decimal_pos=2, use_l10n=True, force_grouping=True)
-    sign = "-" if amount < 0 else ""
-    symbol = CURRENCY_SYMBOLS.get(currency)
-    return f"{sign}{symbol}{digits}" if symbol else f"{sign}{digits} {currency}"
+    """An amount in the merchant's currency, as the page's language writes it: $1,234.50, 1 234,50 $US."""
+    return format_money(value, currency)
 
 
 @register.filter
 def quantity(value) -> str:
-    if value is None:
-        return "—"
-    normalized = Decimal(value).normalize()
-    return number_format(normalized if normalized == normalized.to_integral() else value, use_l10n=True)
+    return format_number(value)
+
+
+@register.filter
+def connex_words(text: str) -> str:
+    """A message from Connex (a run's message): in the merchant's words when known, else quoted as Connex's."""
+    return connex_message(text)
+
+
+@register.filter
+def local_datetime(value: dt.datetime | None, zone: str) -> str:
+    """Day and time in ``zone`` (the merchant's, or "UTC"), as the page's language writes them."""
+    return format_datetime(value, tz=zone)
+
+
+@register.filter
+def local_date(value: dt.date | dt.datetime | None, zone: str = "UTC") -> str:
+    return format_date(value, tz=zone)
+
+
+@register.filter
+def local_time(value: dt.datetime | None, zone: str) -> str:
+    return format_time(value, tz=zone)
 
 
 @register.filter
@@ -82,13 +95,14 @@ def span(value: dt.timedelta | None) -> str:
 # row, and a page of rows must cost the portal far less than the one Connex call behind it.
 
 
-def _timestamp(value: dt.datetime | None) -> str:
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M") if value else "—"
+def _cell_labels(headings) -> list[str]:
+    """The columns' headings, escaped, for each cell's data-label (a phone shows rows as cards)."""
+    return [escape(str(heading), quote=True) for heading in headings]
 
 
 @register.simple_tag
-def product_rows(products, currency: str) -> str:
-    """The products table's rows, each opening onto the product's details."""
+def product_rows(products, currency: str, zone: str = "UTC") -> str:
+    """The products table's rows, each opening onto the product's details; times in ``zone``."""
     labels = [
         escape(str(text))
         for text in (
@@ -97,9 +111,10 @@ def product_rows(products, currency: str) -> str:
             _("Average cost"),
             _("On order"),
             _("Manual"),
-            _("Created (UTC)"),
+            _("Created"),
         )
     ]
+    name_, sku_, price_, on_hand_, updated_, connection_ = _cell_labels((*PRODUCT_SORTS.values(), _("Connection")))
     description_label = escape(_("Description"))
     yes, no, no_name = escape(_("Yes")), escape(_("No")), escape(_("(no name)"))
     unknown = f' <span class="badge badge-warning">{escape(_("Unknown SKU"))}</span>'
@@ -111,62 +126,67 @@ def product_rows(products, currency: str) -> str:
             escape(money(product.average_cost, currency)),
             escape(quantity(product.quantity_on_order)),
             yes if product.is_manual else no,
-            _timestamp(product.created_at),
+            escape(format_datetime(product.created_at, tz=zone)),
         ]
         cells = "".join(
             f"<div><dt>{label}</dt><dd>{fact}</dd></div>" for label, fact in zip(labels, facts, strict=True)
         )
         if product.description:
             cells = f"<div><dt>{description_label}</dt><dd>{escape(product.description)}</dd></div>{cells}"
-        updated = product.updated_at.astimezone(dt.UTC).strftime("%Y-%m-%d") if product.updated_at else "—"
+        updated = escape(format_date(product.updated_at, tz=zone))
         rows.append(
-            f"<tr><td><details><summary>{escape(product.name) if product.name else no_name}</summary>"
-            f'<dl class="facts small">{cells}</dl></details></td>'
-            f"<td><code>{escape(product.sku)}</code>{unknown if product.has_unknown_sku else ''}</td>"
-            f'<td class="num">{escape(money(product.sales_price, currency))}</td>'
-            f'<td class="num">{escape(quantity(product.quantity_on_hand))}</td>'
-            f"<td>{updated}</td><td>{escape(product.connection_name)}</td></tr>"
+            f'<tr><td data-label="{name_}"><details><summary>{escape(product.name) if product.name else no_name}'
+            f'</summary><dl class="facts small">{cells}</dl></details></td>'
+            f'<td data-label="{sku_}"><code>{escape(product.sku)}</code>'
+            f"{unknown if product.has_unknown_sku else ''}</td>"
+            f'<td class="num" data-label="{price_}">{escape(money(product.sales_price, currency))}</td>'
+            f'<td class="num" data-label="{on_hand_}">{escape(quantity(product.quantity_on_hand))}</td>'
+            f'<td data-label="{updated_}">{updated}</td>'
+            f'<td data-label="{connection_}">{escape(product.connection_name)}</td></tr>'
         )
     return mark_safe("\n".join(rows))  # noqa: S308 - every value in the markup is escaped above
 
 
-def _order_lines(order, currency: str, heading: str) -> str:
+def _order_lines(order, currency: str, heading: str, labels: list[str]) -> str:
     if not order.lines:
         return f'<p class="muted">{escape(_("No line items."))}</p>'
+    product_, sku_, qty_, unit_price_, total_ = labels
     body = "".join(
-        f"<tr><td>{escape(line.product_name)}</td><td><code>{escape(line.sku)}</code></td>"
-        f'<td class="num">{escape(quantity(line.quantity))}</td>'
-        f'<td class="num">{escape(money(line.unit_price, currency))}</td>'
-        f'<td class="num">{escape(money(line.total, currency))}</td></tr>'
+        f'<tr><td data-label="{product_}">{escape(line.product_name)}</td>'
+        f'<td data-label="{sku_}"><code>{escape(line.sku)}</code></td>'
+        f'<td class="num" data-label="{qty_}">{escape(quantity(line.quantity))}</td>'
+        f'<td class="num" data-label="{unit_price_}">{escape(money(line.unit_price, currency))}</td>'
+        f'<td class="num" data-label="{total_}">{escape(money(line.total, currency))}</td></tr>'
         for line in order.lines
     )
     caption = escape(_("Line items of order %(number)s") % {"number": order.order_number})
     return (
-        f'<table class="lines"><caption class="visually-hidden">{caption}</caption>'
+        f'<table class="lines stack"><caption class="visually-hidden">{caption}</caption>'
         f"<thead><tr>{heading}</tr></thead><tbody>{body}</tbody></table>"
     )
 
 
 @register.simple_tag
-def order_rows(orders, currency: str) -> str:
-    """The orders table's rows, each opening onto its line items."""
-    heading = "".join(
-        f'<th scope="col"{css}>{escape(str(text))}</th>'
-        for css, text in (
-            ("", _("Product")),
-            ("", _("SKU")),
-            (' class="num"', _("Qty")),
-            (' class="num"', _("Unit price")),
-            (' class="num"', _("Total")),
-        )
+def order_rows(orders, currency: str, zone: str = "UTC") -> str:
+    """The orders table's rows, each opening onto its line items; dates in ``zone``."""
+    line_columns = (
+        ("", _("Product")),
+        ("", _("SKU")),
+        (' class="num"', _("Qty")),
+        (' class="num"', _("Unit price")),
+        (' class="num"', _("Total")),
     )
+    heading = "".join(f'<th scope="col"{css}>{escape(str(text))}</th>' for css, text in line_columns)
+    line_labels = _cell_labels(text for _css, text in line_columns)
+    date_, number_, total_, channel_ = _cell_labels((*ORDER_SORTS.values(), _("Channel")))
     rows = []
     for order in orders:
         customer = f' <span class="muted">· {escape(order.customer_name)}</span>' if order.customer_name else ""
         rows.append(
-            f"<tr><td>{_timestamp(order.order_date)}</td>"
-            f"<td><details><summary>{escape(order.order_number)}{customer}</summary>"
-            f"{_order_lines(order, currency, heading)}</details></td>"
-            f'<td class="num">{escape(money(order.total, currency))}</td><td>{escape(order.channel or "—")}</td></tr>'
+            f'<tr><td data-label="{date_}">{escape(format_datetime(order.order_date, tz=zone))}</td>'
+            f'<td data-label="{number_}"><details><summary>{escape(order.order_number)}{customer}</summary>'
+            f"{_order_lines(order, currency, heading, line_labels)}</details></td>"
+            f'<td class="num" data-label="{total_}">{escape(money(order.total, currency))}</td>'
+            f'<td data-label="{channel_}">{escape(order.channel or "—")}</td></tr>'
         )
     return mark_safe("\n".join(rows))  # noqa: S308 - every value in the markup is escaped above
