@@ -45,25 +45,25 @@ LAUNCH_REFUSALS = {
         404,
         _("This link to the portal is not valid"),
         _("It may have been cut short when it was copied."),
-        "launch_invalid",
+        "launch_failed",
     ),
     Refusal.USED: RefusalPage(
         410,
         _("This link has already been used"),
         _("Each link opens the portal once, to keep your account safe."),
-        "launch_invalid",
+        "launch_failed",
     ),
     Refusal.EXPIRED: RefusalPage(
         410,
         _("This link has expired"),
         _("Links to the portal work for a few minutes only, to keep your account safe."),
-        "launch_invalid",
+        "launch_failed",
     ),
     Refusal.INACTIVE: RefusalPage(
         403,
         _("The portal is not available for this account"),
         _("The account is switched off. Its support team can switch it back on."),
-        "launch_invalid",
+        "launch_failed",
     ),
 }
 SESSION_ENDED = RefusalPage(

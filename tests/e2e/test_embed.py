@@ -13,6 +13,7 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from urllib.parse import urljoin
 
 import httpx
 import pytest
@@ -22,7 +23,7 @@ from django.test import override_settings
 from django.utils import timezone
 from playwright.sync_api import Browser, BrowserContext, Page, Request, Route, expect
 
-from tests.e2e.browser import DESKTOP_VIEWPORT, ConsoleLog
+from tests.e2e.browser import DESKTOP_VIEWPORT, ConsoleLog, axe_scan, describe_violations
 from tests.e2e.conftest import ACTION_TIMEOUT_MS, NAVIGATION_TIMEOUT_MS
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -335,8 +336,8 @@ def test_an_ended_session_tells_the_host_which_opens_a_new_one(context: BrowserC
         "url => { window.replay = ConnexPortal.mount(document.body, {url, onEvent: e => window.replayed = e}); }",
         first_launch,
     )
-    wait_until(page, "window.replayed && window.replayed.type === 'launch_invalid'")
-    assert page.evaluate("window.replayed") == {"type": "launch_invalid", "reason": "used"}
+    wait_until(page, "window.replayed && window.replayed.type === 'launch_failed'")
+    assert page.evaluate("window.replayed") == {"type": "launch_failed", "reason": "used"}
     replay_frame = page.frame_locator("body > iframe")
     expect(replay_frame.get_by_role("heading", level=1)).to_have_text("This link has already been used")
     unexpected = [error for error in console.errors if "401" not in error and "410" not in error]
@@ -396,3 +397,118 @@ def test_a_full_page_load_in_the_frame_opens_with_a_ticket_and_a_reload_recovers
     unexpected = [error for error in console.errors if "401" not in error]
     assert unexpected == []
     assert console.csp_violations == []
+
+
+# What connex-embed.js shows in place of a frame the portal refused, unless the partner gives its own text.
+DEFAULT_FAILED_TEXT = "Connex Portal could not be shown on this page. If this keeps happening, please contact support."
+# The SDK waits this long after the frame loads for the portal to answer (3 s), with room to spare.
+REFUSAL_TIMEOUT_MS = 10_000
+
+
+def mint_launch_url(page: Page) -> str:
+    """A fresh launch URL from the demo partner app's own server, as its page gets one."""
+    return page.evaluate(
+        """async () => {
+          const response = await fetch("/sessions", {
+            method: "POST",
+            headers: {"Content-Type": "application/json"},
+            body: JSON.stringify({merchant: document.getElementById("merchant").value, language: ""}),
+          });
+          return (await response.json()).url;
+        }"""
+    )
+
+
+def test_a_page_the_partner_does_not_allow_hears_launch_failed_and_shows_why(
+    context: BrowserContext, embedding: Embedding
+):
+    page = context.new_page()
+    console = ConsoleLog.attach(page)
+    # The demo partner app on an origin the partner does not list: frame-ancestors refuses the portal.
+    page.goto(urljoin(embedding.foreign_url, "/"))
+
+    expect(events(page, "launch_failed")).to_have_count(1, timeout=REFUSAL_TIMEOUT_MS)
+    expect(events(page, "launch_failed")).to_contain_text('"reason":"frame_refused"')
+    notice = page.locator("#portal").get_by_role("alert")
+    expect(notice).to_have_text(DEFAULT_FAILED_TEXT)
+    expect(page.locator("#portal iframe")).to_be_hidden()
+    expect(page.locator("#status")).to_contain_text("the partner does not allow")
+    assert event_types(page) == ["launch_failed"]
+    assert any("frame-ancestors" in error for error in console.errors), console.errors
+    assert any("is not among the partner's embed origins" in error for error in console.errors), console.errors
+    violations = axe_scan(page)
+    assert violations == [], describe_violations(violations)
+
+    # The partner's own words instead; destroy() takes the notice away with the frame.
+    page.evaluate(
+        """url => {
+          const box = Object.assign(document.createElement("div"), {id: "own-text"});
+          document.querySelector("main").append(box);
+          window.ownText = ConnexPortal.mount(box, {
+            url, failedText: "Our billing pages are resting. Try again tonight.", onEvent: e => { window.heard = e; },
+          });
+        }""",
+        mint_launch_url(page),
+    )
+    expect(page.locator("#own-text").get_by_role("alert")).to_have_text(
+        "Our billing pages are resting. Try again tonight.", timeout=REFUSAL_TIMEOUT_MS
+    )
+    assert page.evaluate("window.heard") == {"type": "launch_failed", "reason": "frame_refused"}
+    page.evaluate("window.ownText.destroy()")
+    expect(page.locator("#own-text > *")).to_have_count(0)
+
+
+def test_an_allowed_page_that_opens_the_portal_hears_nothing_of_a_refusal(
+    context: BrowserContext, embedding: Embedding
+):
+    page, console = open_host(context, embedding)
+    expect(portal_frame(page).get_by_role("heading", level=1)).to_have_text("Connections")
+    # Past the SDK's wait for an answer: the frame that answered stays, and nothing failed.
+    page.wait_for_timeout(4_000)
+    expect(page.locator("#portal iframe")).to_be_visible()
+    expect(page.locator("#portal").get_by_role("alert")).to_have_count(0)
+    assert event_types(page) == ["ready"]
+    assert console.errors == []
+
+
+@pytest.mark.parametrize(
+    ("launch", "reason", "heading"),
+    [
+        ("unknown", "unknown", "This link to the portal is not valid"),
+        ("expired", "expired", "This link has expired"),
+    ],
+)
+def test_a_launch_url_that_cannot_open_tells_the_host_and_says_why_in_the_frame(
+    context: BrowserContext, embedding: Embedding, launch: str, reason: str, heading: str
+):
+    from connexportal.embed.models import EmbedLaunch
+
+    page, console = open_host(context, embedding)
+    if launch == "unknown":
+        url = f"{embedding.portal_url}/embed/launch/not-a-token-anyone-issued"
+    else:
+        url = mint_launch_url(page)
+        EmbedLaunch.objects.filter(used_at__isnull=True).update(expires_at=timezone.now())
+
+    page.evaluate(
+        """url => {
+          const box = Object.assign(document.createElement("div"), {id: "second"});
+          document.querySelector("main").append(box);
+          ConnexPortal.mount(box, {url, onEvent: e => { window.heard = e; }});
+        }""",
+        url,
+    )
+    wait_until(page, "window.heard && window.heard.type === 'launch_failed'")
+    assert page.evaluate("window.heard") == {"type": "launch_failed", "reason": reason}
+    frame = page.frame_locator("#second iframe")
+    expect(frame.get_by_role("heading", level=1)).to_have_text(heading)
+    expect(frame.get_by_role("alert")).to_contain_text("Open the portal again")
+    # A refusal page answered: the frame stays, with no notice from the host's side.
+    page.wait_for_timeout(4_000)
+    expect(page.locator("#second iframe")).to_be_visible()
+    expect(page.locator("#second > p")).to_have_count(0)
+    refusal = page.locator("#second iframe").element_handle().content_frame()
+    violations = axe_scan(refusal) + axe_scan(page)
+    assert violations == [], describe_violations(violations)
+    unexpected = [error for error in console.errors if "404" not in error and "410" not in error]
+    assert unexpected == []

@@ -92,7 +92,7 @@ def test_launch_token_works_once(demo):
     assert EmbedSession.objects.count() == 1
     # The host page hears why, so that it can mint a new launch URL; only the partner may frame it.
     assert frame_config(html) == expected_config(
-        origins=PARTNER_ORIGINS, event={"type": "launch_invalid", "reason": "used"}
+        origins=PARTNER_ORIGINS, event={"type": "launch_failed", "reason": "used"}
     )
     assert csp_directives(replay)["frame-ancestors"] == list(PARTNER_ORIGINS)
 
@@ -107,7 +107,7 @@ def test_launch_token_expires(demo):
     html = response.content.decode()
     assert "This link has expired" in html
     assert_no_merchant_data(html, demo)
-    assert frame_config(html)["event"] == {"type": "launch_invalid", "reason": "expired"}
+    assert frame_config(html)["event"] == {"type": "launch_failed", "reason": "expired"}
     assert not EmbedSession.objects.exists()
     assert EmbedLaunch.objects.get().used_at is None
 
@@ -132,7 +132,7 @@ def test_unknown_launch_token_is_refused_without_naming_anyone(demo):
     assert demo.partner.name not in html
     # No partner, so no origins: the page holds nothing worth framing-protection, and whichever
     # page frames it hears why.
-    assert frame_config(html) == expected_config(origins=[], event={"type": "launch_invalid", "reason": "unknown"})
+    assert frame_config(html) == expected_config(origins=[], event={"type": "launch_failed", "reason": "unknown"})
     assert csp_directives(response)["frame-ancestors"] == ["*"]
     assert not EmbedSession.objects.exists()
 
@@ -158,7 +158,7 @@ def test_launch_is_refused_when_the_partner_or_merchant_is_no_longer_active(demo
     html = response.content.decode()
     assert "The portal is not available for this account" in html
     assert_no_merchant_data(html, demo)
-    assert frame_config(html)["event"] == {"type": "launch_invalid", "reason": "inactive"}
+    assert frame_config(html)["event"] == {"type": "launch_failed", "reason": "inactive"}
     assert not EmbedSession.objects.exists()
 
 

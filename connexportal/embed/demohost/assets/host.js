@@ -17,8 +17,14 @@
     var extra = Object.keys(detail).length ? " " + JSON.stringify(detail) : "";
     item.textContent = new Date().toLocaleTimeString() + " " + event.type + extra;
     log.appendChild(item);
-    if (event.type === "session_expired" || event.type === "launch_invalid") {
+    if (event.type === "session_expired") {
       status.textContent = "The portal session ended: press New session to open a fresh one.";
+    } else if (event.type === "launch_failed" && event.reason === "frame_refused") {
+      status.textContent =
+        "The portal would not open inside this page: the partner does not allow " + location.origin + " to embed it.";
+    } else if (event.type === "launch_failed") {
+      status.textContent =
+        "The launch URL did not open the portal (" + event.reason + "): press New session to try again.";
     }
   }
 
