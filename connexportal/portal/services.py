@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext_lazy
 
 from connexportal import events
+from connexportal.accounts.branding import service_name
 from connexportal.accounts.models import Merchant
 from connexportal.activity.services import Actor, activity_record
 from connexportal.connex import (
@@ -36,6 +37,7 @@ from connexportal.connex import (
 )
 from connexportal.connex.models import NewProduct, OrderQuery, Product, ProductQuery, UserConnection
 from connexportal.portal import labels, tasks, upstream
+from connexportal.portal.connex_messages import connex_message, interpolate
 from connexportal.portal.forms import parse_connex_timestamp
 
 logger = logging.getLogger(__name__)
@@ -390,31 +392,36 @@ def _translate(exc: ConnexError, action: Promise) -> UpstreamError:
         logger.warning("connex %s failed: %s", str(action), exc)
     if isinstance(exc, ConnexAuthError):
         return NeedsReconnect()
+    # The partner's name for the service, never Connex's own when the partner has one.
+    words = {"action": action, "service": service_name()}
     if isinstance(exc, ConnexRejected):
-        reason = exc.detail or exc.title or exc.message
+        # Connex's reason in the merchant's words when the portal knows it, else quoted as Connex's own.
+        reason = connex_message(exc.detail or exc.title or exc.message)
         return UpstreamError(
-            # Translators: %(action)s is one of the "Connex action" phrases, e.g. "load your connections".
-            _("Connex refused to %(action)s: %(reason)s") % {"action": action, "reason": reason},
-            field_errors=exc.field_errors,
+            # Translators: %(service)s names the sync service (Connex, or the partner's name for it);
+            # %(action)s is one of the "Connex action" phrases, e.g. "load your connections".
+            interpolate(_("%(service)s refused to %(action)s: %(reason)s"), {**words, "reason": reason}),
+            field_errors={
+                name: [connex_message(message) for message in messages] for name, messages in exc.field_errors.items()
+            },
         )
     if isinstance(exc, ConnexProtocolError):
         return UpstreamError(
-            # Translators: %(action)s is one of the "Connex action" phrases, e.g. "load your connections".
-            _("Connex sent an answer the portal could not read while trying to %(action)s. Please try again.")
-            % {"action": action},
+            # Translators: %(service)s names the sync service; %(action)s is a "Connex action" phrase.
+            _("%(service)s sent an answer the portal could not read while trying to %(action)s. Please try again.")
+            % words,
             retryable=True,
         )
     if isinstance(exc, ConnexUnavailable) and exc.status == 429:
         return UpstreamError(
-            # Translators: %(action)s is one of the "Connex action" phrases, e.g. "load your connections".
-            _("Connex is busy and asked us to slow down, so we could not %(action)s. Please try again shortly.")
-            % {"action": action},
+            # Translators: %(service)s names the sync service; %(action)s is a "Connex action" phrase.
+            _("%(service)s is busy and asked us to slow down, so we could not %(action)s. Please try again shortly.")
+            % words,
             retryable=True,
         )
     return UpstreamError(
-        # Translators: %(action)s is one of the "Connex action" phrases, e.g. "load your connections".
-        _("Connex is not answering right now, so we could not %(action)s. Please try again in a minute.")
-        % {"action": action},
+        # Translators: %(service)s names the sync service; %(action)s is a "Connex action" phrase.
+        _("%(service)s is not answering right now, so we could not %(action)s. Please try again in a minute.") % words,
         retryable=True,
     )
 
@@ -760,7 +767,10 @@ def product_create(*, merchant: Merchant, connection_id: int, values: dict, acto
     if connection.reporting_user_id is None:
         connection = connection_get(merchant=merchant, connection_id=connection_id)[0]
     if connection.reporting_user_id is None:
-        raise UpstreamError(_("Connex did not say who owns this connection, so no product can be added to it."))
+        raise UpstreamError(
+            _("%(service)s did not say who owns this connection, so no product can be added to it.")
+            % {"service": service_name()}
+        )
     sku = values["sku"].strip()
     try:
         existing = _product_with_sku(merchant, sku)
@@ -780,7 +790,9 @@ def product_create(*, merchant: Merchant, connection_id: int, values: dict, acto
         if exc.status == 403:
             with translation.override(None):
                 logger.warning("connex %s refused: %s", str(action), exc)
-            raise UpstreamForbidden(_("This Connex account is not allowed to add products.")) from None
+            raise UpstreamForbidden(
+                _("This %(service)s account is not allowed to add products.") % {"service": service_name()}
+            ) from None
         if exc.status == 409:
             existing = _product_with_sku_or_none(merchant, sku)
             if existing is not None:
