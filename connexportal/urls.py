@@ -20,6 +20,7 @@ urlpatterns = [
     ),
     path("password-reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("orders/import/", include("connexportal.imports.urls")),
+    path("partner/", include("connexportal.partner.urls")),
     path("", include("connexportal.portal.urls")),
     path("branding/<int:partner_id>/logo", account_views.partner_logo, name="partner-logo"),
     path("branding/<int:partner_id>/theme.css", account_views.partner_theme, name="partner-theme"),

@@ -1,9 +1,10 @@
 """How logins are checked: by email, only for active merchants and partners, counted per client address.
 
 ``PortalBackend`` is Django's ModelBackend with three changes: the email is matched as ``User.save``
-stores it (trimmed, lower case); a user whose merchant or whose merchant's partner is inactive
-cannot log in; and such a user's existing sessions stop resolving to the user (``get_user``), so
-deactivating a merchant or partner logs its users out on their next request.
+stores it (trimmed, lower case); a user whose merchant, whose merchant's partner, or (a partner
+console user) whose own partner is inactive cannot log in; and such a user's existing sessions
+stop resolving to the user (``get_user``), so deactivating a merchant or partner logs its users
+out on their next request.
 
 ``login_username`` and ``client_ip`` tell django-axes which account and which address a login
 attempt belongs to; see AXES_* in settings.py.
@@ -25,7 +26,9 @@ def normalise_email(value: str) -> str:
 
 
 def account_is_active(user) -> bool:
-    """True unless the user's merchant, or that merchant's partner, is deactivated."""
+    """True unless the user's merchant, that merchant's partner, or the user's own partner is deactivated."""
+    if user.partner_id is not None and not user.partner.is_active:
+        return False
     merchant = user.merchant
     if merchant is None:
         return True
@@ -45,7 +48,7 @@ class PortalBackend(ModelBackend):
         # One query for the user, its merchant and partner: MerchantMiddleware reuses them.
         user = (
             get_user_model()
-            ._default_manager.select_related("merchant__partner", "merchant__connex_account")
+            ._default_manager.select_related("merchant__partner", "merchant__connex_account", "partner")
             .filter(pk=user_id)
             .first()
         )
@@ -54,7 +57,7 @@ class PortalBackend(ModelBackend):
     async def aget_user(self, user_id):
         user = await (
             get_user_model()
-            ._default_manager.select_related("merchant__partner", "merchant__connex_account")
+            ._default_manager.select_related("merchant__partner", "merchant__connex_account", "partner")
             .filter(pk=user_id)
             .afirst()
         )

@@ -8,8 +8,10 @@ from connexportal.accounts.backends import account_is_active
 
 
 def may_reset_password(user) -> bool:
-    """Merchants' users only, while user, merchant and partner are active; staff use `changepassword`."""
-    return user.is_active and user.merchant_id is not None and account_is_active(user)
+    """Merchants' and partners' users only, while user, merchant and partner are active; staff use
+    `changepassword`."""
+    has_account = user.merchant_id is not None or user.partner_id is not None
+    return user.is_active and has_account and account_is_active(user)
 
 
 class PortalPasswordResetForm(PasswordResetForm):

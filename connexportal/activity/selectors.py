@@ -20,6 +20,7 @@ MERCHANT_ACTIONS = frozenset(
         ActivityAction.MERCHANT_CREATED,
         ActivityAction.MERCHANT_CHANGED,
         ActivityAction.MERCHANT_DEACTIVATED,
+        ActivityAction.MERCHANT_OPENED_AS,
     }
 )
 

@@ -59,6 +59,15 @@ class Actor:
             label = session.user_email or f"{session.partner.name} (embedded)"
             return cls(kind=ActorKind.EMBEDDED, label=label, channel=Channel.EMBEDDED, ip=ip, partner=session.partner)
         user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and user.partner_id is not None:
+            return cls(
+                kind=ActorKind.PARTNER_USER,
+                label=user.email,
+                channel=Channel.CONSOLE,
+                ip=ip,
+                user=user,
+                partner=user.partner,
+            )
         if user is not None and user.is_authenticated:
             channel = Channel.ADMIN if _is_admin(request) else Channel.DIRECT
             kind = ActorKind.STAFF if user.is_staff else ActorKind.USER

@@ -26,9 +26,12 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    """A merchant's home is their connections; everyone else sees the welcome page."""
+    """A merchant's home is their connections, a partner user's the partner console; everyone else
+    sees the welcome page."""
     if request.user.is_authenticated and request.user.merchant_id:
         return redirect("portal:connections")
+    if request.user.is_authenticated and request.user.partner_id:
+        return redirect("partner:dashboard")
     return render(request, "core/home.html")
 
 
