@@ -16,8 +16,6 @@ from connexportal.portal.credentials import (
     connex_credentials_check,
     connex_credentials_save,
 )
-from connexportal.webhooks.admin import WebhookEndpointInline, endpoint_formset_record
-from connexportal.webhooks.models import WebhookEndpoint
 
 
 class ConnexAccountForm(forms.ModelForm):
@@ -173,6 +171,13 @@ class PartnerForm(forms.ModelForm):
         label=_("Logo"), required=False, help_text=_("PNG, JPEG, GIF or WebP, at most 256 KB. SVG is not accepted.")
     )
     remove_logo = forms.BooleanField(label=_("Remove the logo"), required=False)
+    webhook_secret = forms.CharField(
+        label=_("Webhook signing secret"),
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=_("Stored encrypted and never shown again. Leave blank to keep the current secret."),
+    )
 
     class Meta:
         model = Partner
@@ -189,12 +194,19 @@ class PartnerForm(forms.ModelForm):
             "hide_orders",
             "allow_run_now",
             "allow_credential_editing",
+            "webhook_url",
             "is_active",
         )
         widgets = {
             "primary_color": forms.TextInput(attrs={"type": "color"}),
             "accent_color": forms.TextInput(attrs={"type": "color"}),
             "embed_origins": forms.Textarea(attrs={"rows": 3}),
+        }
+        help_texts = {
+            "webhook_url": _(
+                "A public https URL. Its host must resolve to public addresses only; that is checked "
+                "again before every delivery."
+            ),
         }
 
     def clean_logo_file(self):
@@ -210,6 +222,8 @@ class PartnerForm(forms.ModelForm):
             partner.set_logo(b"", "")
         elif self.cleaned_data.get("logo_file"):
             partner.set_logo(*self.cleaned_data["logo_file"])
+        if self.cleaned_data.get("webhook_secret"):
+            partner.set_webhook_secret(self.cleaned_data["webhook_secret"])
         if commit:
             partner.save()
         return partner
@@ -232,7 +246,7 @@ class PartnerAdmin(admin.ModelAdmin):
     list_display = ("name", "theme", "default_language", "is_active", "created_at")
     list_filter = ("is_active", "theme", "default_language")
     search_fields = ("name",)
-    inlines = [PartnerApiKeyInline, WebhookEndpointInline]
+    inlines = [PartnerApiKeyInline]
     actions = ["issue_api_key"]
 
     def save_model(self, request, obj, form, change):
@@ -244,6 +258,9 @@ class PartnerAdmin(admin.ModelAdmin):
                 changes["logo"] = ("", "changed")
             elif name == "remove_logo":
                 changes["logo"] = ("", "removed")
+            elif name == "webhook_secret":
+                # Recorded as set or not; activity_record masks it by its name either way.
+                changes["webhook_secret"] = (bool(before and before.webhook_secret_encrypted), True)
             else:
                 changes[name] = (getattr(before, name, None), getattr(obj, name))
         if change and not changes:
@@ -258,9 +275,6 @@ class PartnerAdmin(admin.ModelAdmin):
 
     def save_formset(self, request, form, formset, change):
         super().save_formset(request, form, formset, change)
-        if formset.model is WebhookEndpoint:
-            endpoint_formset_record(request, formset)
-            return
         if formset.model is not PartnerApiKey:
             return
         for key_form in formset.forms:

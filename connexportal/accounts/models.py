@@ -216,6 +216,12 @@ class Partner(models.Model):
     def origins(self) -> list[str]:
         return parse_origins(self.embed_origins)
 
+    def set_webhook_secret(self, secret: str) -> None:
+        self.webhook_secret_encrypted = crypto.encrypt(secret) if secret else ""
+
+    def get_webhook_secret(self) -> str:
+        return crypto.decrypt(self.webhook_secret_encrypted) if self.webhook_secret_encrypted else ""
+
     def set_logo(self, content: bytes, content_type: str) -> None:
         self.logo = content
         self.logo_content_type = content_type
