@@ -1,4 +1,4 @@
-"""Lifecycle events of a merchant's connections: recorded, and sent to the partner's webhook.
+"""Lifecycle events of a merchant's connections: recorded, and sent to the partner's webhook endpoints.
 
 The portal's services call ``emit`` once Connex has accepted an action, and the run
 watcher (portal/tasks.py) calls it when a run ends. Browser events (htmx triggers) are
@@ -14,17 +14,38 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from connexportal.accounts.models import Merchant
+from connexportal.accounts.models import Merchant, Partner
 from connexportal.webhooks.delivery import delivery_schedule
-from connexportal.webhooks.models import EventType, WebhookEvent
+from connexportal.webhooks.models import EventType, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
-__all__ = ["EventType", "emit", "webhooks_enabled"]
+__all__ = ["EventType", "emit", "ping", "webhooks_enabled"]
 
 
 def webhooks_enabled(merchant: Merchant) -> bool:
-    """Whether the merchant's events reach a webhook (an active partner with a webhook URL)."""
+    """Whether the merchant's events reach a webhook (an active partner with an active endpoint)."""
     partner = merchant.partner
-    return partner is not None and partner.is_active and bool(partner.webhook_url)
+    return partner is not None and partner.is_active and partner.webhook_endpoints.filter(is_active=True).exists()
+
+
+def _payload(
+    event_id: uuid.UUID,
+    event_type: str,
+    now: dt.datetime,
+    partner: Partner | None,
+    merchant: Merchant | None,
+    data: dict[str, Any],
+) -> dict[str, Any]:
+    created_at = now.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return {
+        "id": str(event_id),
+        "type": EventType(event_type).value,
+        "created_at": created_at,
+        # Standard Webhooks' recommended envelope is type, timestamp and data.
+        "timestamp": created_at,
+        "partner": partner.name if partner else None,
+        "merchant": {"external_id": merchant.external_id or None, "name": merchant.name} if merchant else None,
+        "data": data,
+    }
 
 
 def emit(
@@ -37,14 +58,7 @@ def emit(
     now = timezone.now()
     event_id = uuid.uuid4()
     partner = merchant.partner
-    payload = {
-        "id": str(event_id),
-        "type": EventType(event_type).value,
-        "created_at": now.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        "partner": partner.name if partner else None,
-        "merchant": {"external_id": merchant.external_id or None, "name": merchant.name},
-        "data": data,
-    }
+    payload = _payload(event_id, event_type, now, partner, merchant, data)
     fields = {"id": event_id, "type": payload["type"], "partner": partner, "merchant": merchant, "payload": payload}
     with transaction.atomic():
         if dedupe_key is None:
@@ -55,6 +69,21 @@ def emit(
             )
             if not created:
                 return None
-        if webhooks_enabled(merchant):
-            delivery_schedule(event=event, attempt=1, at=now)
+        if partner is not None and partner.is_active:
+            for endpoint in partner.webhook_endpoints.filter(is_active=True):
+                if endpoint.subscribes_to(event.type):
+                    delivery_schedule(event=event, endpoint=endpoint, attempt=1, at=now)
     return event
+
+
+def ping(*, endpoint: WebhookEndpoint) -> WebhookDelivery:
+    """Record a ``ping`` event and queue its delivery to ``endpoint`` alone; returns the first attempt."""
+    now = timezone.now()
+    event_id = uuid.uuid4()
+    partner = endpoint.partner
+    payload = _payload(event_id, EventType.PING, now, partner, None, {"endpoint_id": str(endpoint.pk)})
+    with transaction.atomic():
+        event = WebhookEvent.objects.create(
+            id=event_id, type=EventType.PING, partner=partner, merchant=None, payload=payload, created_at=now
+        )
+        return delivery_schedule(event=event, endpoint=endpoint, attempt=1, at=now)

@@ -16,6 +16,8 @@ from connexportal.portal.credentials import (
     connex_credentials_check,
     connex_credentials_save,
 )
+from connexportal.webhooks.admin import WebhookEndpointInline, endpoint_formset_record
+from connexportal.webhooks.models import WebhookEndpoint
 
 
 class ConnexAccountForm(forms.ModelForm):
@@ -143,27 +145,18 @@ class MerchantAdmin(admin.ModelAdmin):
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     ordering = ("email",)
-    list_display = ("email", "merchant", "partner", "is_staff", "is_active", "last_login")
-    list_filter = ("is_staff", "is_superuser", "is_active", "merchant", "partner")
+    list_display = ("email", "merchant", "is_staff", "is_active", "last_login")
+    list_filter = ("is_staff", "is_superuser", "is_active", "merchant")
     search_fields = ("email", "first_name", "last_name")
-    list_select_related = ("merchant", "partner")
+    list_select_related = ("merchant",)
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         (_("Merchant"), {"fields": ("merchant",)}),
-        (_("Partner console"), {"fields": ("partner", "is_partner_admin")}),
         (_("Personal info"), {"fields": ("first_name", "last_name")}),
         (_("Permissions"), {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
         (_("Important dates"), {"fields": ("last_login", "date_joined")}),
     )
-    add_fieldsets = (
-        (
-            None,
-            {
-                "classes": ("wide",),
-                "fields": ("email", "merchant", "partner", "is_partner_admin", "password1", "password2"),
-            },
-        ),
-    )
+    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "merchant", "password1", "password2")}),)
 
 
 class PartnerForm(forms.ModelForm):
@@ -171,13 +164,6 @@ class PartnerForm(forms.ModelForm):
         label=_("Logo"), required=False, help_text=_("PNG, JPEG, GIF or WebP, at most 256 KB. SVG is not accepted.")
     )
     remove_logo = forms.BooleanField(label=_("Remove the logo"), required=False)
-    webhook_secret = forms.CharField(
-        label=_("Webhook signing secret"),
-        required=False,
-        strip=False,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text=_("Stored encrypted and never shown again. Leave blank to keep the current secret."),
-    )
 
     class Meta:
         model = Partner
@@ -194,19 +180,12 @@ class PartnerForm(forms.ModelForm):
             "hide_orders",
             "allow_run_now",
             "allow_credential_editing",
-            "webhook_url",
             "is_active",
         )
         widgets = {
             "primary_color": forms.TextInput(attrs={"type": "color"}),
             "accent_color": forms.TextInput(attrs={"type": "color"}),
             "embed_origins": forms.Textarea(attrs={"rows": 3}),
-        }
-        help_texts = {
-            "webhook_url": _(
-                "A public https URL. Its host must resolve to public addresses only; that is checked "
-                "again before every delivery."
-            ),
         }
 
     def clean_logo_file(self):
@@ -222,8 +201,6 @@ class PartnerForm(forms.ModelForm):
             partner.set_logo(b"", "")
         elif self.cleaned_data.get("logo_file"):
             partner.set_logo(*self.cleaned_data["logo_file"])
-        if self.cleaned_data.get("webhook_secret"):
-            partner.set_webhook_secret(self.cleaned_data["webhook_secret"])
         if commit:
             partner.save()
         return partner
@@ -246,7 +223,7 @@ class PartnerAdmin(admin.ModelAdmin):
     list_display = ("name", "theme", "default_language", "is_active", "created_at")
     list_filter = ("is_active", "theme", "default_language")
     search_fields = ("name",)
-    inlines = [PartnerApiKeyInline]
+    inlines = [PartnerApiKeyInline, WebhookEndpointInline]
     actions = ["issue_api_key"]
 
     def save_model(self, request, obj, form, change):
@@ -258,9 +235,6 @@ class PartnerAdmin(admin.ModelAdmin):
                 changes["logo"] = ("", "changed")
             elif name == "remove_logo":
                 changes["logo"] = ("", "removed")
-            elif name == "webhook_secret":
-                # Recorded as set or not; activity_record masks it by its name either way.
-                changes["webhook_secret"] = (bool(before and before.webhook_secret_encrypted), True)
             else:
                 changes[name] = (getattr(before, name, None), getattr(obj, name))
         if change and not changes:
@@ -275,6 +249,9 @@ class PartnerAdmin(admin.ModelAdmin):
 
     def save_formset(self, request, form, formset, change):
         super().save_formset(request, form, formset, change)
+        if formset.model is WebhookEndpoint:
+            endpoint_formset_record(request, formset)
+            return
         if formset.model is not PartnerApiKey:
             return
         for key_form in formset.forms:

@@ -1,21 +1,22 @@
-"""Webhook delivery: sign an event, POST it to the partner, log the attempt, schedule the next one.
+"""Webhook delivery: sign an event, POST it to an endpoint, log the attempt, schedule the next one.
 
 Delivery is at least once: a timeout may hide a request the partner did receive, so
-partners deduplicate on ``Connex-Webhook-Id`` (the event id, the same on every attempt).
-Within the portal an attempt row is sent at most once, however often the worker runs its
-task: the task first moves the row from pending to sending with a compare-and-set.
+partners deduplicate on ``webhook-id`` (the event id, the same on every attempt and for
+every endpoint). Within the portal an attempt row is sent at most once, however often the
+worker runs its task: the task first moves the row from pending to sending with a
+compare-and-set before the request goes out.
 
-Signature: ``Connex-Webhook-Signature: v1=<hex>`` where hex is HMAC-SHA256 keyed with the
-partner's webhook secret over ``f"{timestamp}.".encode() + body`` (the timestamp is the
-``Connex-Webhook-Timestamp`` header, unix seconds; the body is the exact bytes sent).
+Signing follows Standard Webhooks (https://www.standardwebhooks.com/), with its own package:
+``webhook-id``, ``webhook-timestamp`` (unix seconds) and ``webhook-signature``, which is
+``v1,<base64 HMAC-SHA256 of "id.timestamp.body">`` keyed with the endpoint's ``whsec_``
+secret; during a rotation's grace period it holds two signatures, space-separated, one per
+secret. Partners verify with a Standard Webhooks library in their own language.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-import hashlib
-import hmac
 import json
 import logging
 import random
@@ -30,17 +31,17 @@ import httpx
 from django.db import transaction
 from django.tasks import task
 from django.utils import timezone
+from standardwebhooks import Webhook
 
 from connexportal.accounts.crypto import SecretUnreadable
-from connexportal.webhooks.models import DeliveryState, WebhookDelivery, WebhookEvent
+from connexportal.webhooks.models import DeliveryState, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from connexportal.webhooks.targets import GuardedTransport, TargetRefused, check_url
 
 logger = logging.getLogger(__name__)
 
-HEADER_ID = "Connex-Webhook-Id"
-HEADER_TIMESTAMP = "Connex-Webhook-Timestamp"
-HEADER_SIGNATURE = "Connex-Webhook-Signature"
-SIGNATURE_VERSION = "v1"
+HEADER_ID = "webhook-id"
+HEADER_TIMESTAMP = "webhook-timestamp"
+HEADER_SIGNATURE = "webhook-signature"
 USER_AGENT = "ConnexPortal-Webhooks/1"
 
 # The wait before attempts 2 to 6; the first attempt goes out as soon as a worker is free.
@@ -110,9 +111,15 @@ def event_body(event: WebhookEvent) -> bytes:
     return json.dumps(event.payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def sign(secret: str, timestamp: int, body: bytes) -> str:
-    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"{SIGNATURE_VERSION}={digest}"
+def signature_headers(*, msg_id: str, timestamp: int, body: bytes, secrets: list[str]) -> dict[str, str]:
+    """The Standard Webhooks headers for ``body``: one ``v1,`` signature per secret, space-separated."""
+    when = dt.datetime.fromtimestamp(timestamp, tz=dt.UTC)
+    text = body.decode("utf-8")
+    return {
+        HEADER_ID: msg_id,
+        HEADER_TIMESTAMP: str(timestamp),
+        HEADER_SIGNATURE: " ".join(Webhook(secret).sign(msg_id, when, text) for secret in secrets),
+    }
 
 
 # --- Scheduling --------------------------------------------------------------------------
@@ -126,10 +133,12 @@ def retry_delay(attempt: int, retry_after: dt.timedelta | None = None) -> dt.tim
     return delay
 
 
-def delivery_schedule(*, event: WebhookEvent, attempt: int, at: dt.datetime) -> WebhookDelivery:
-    """Create attempt number ``attempt`` of ``event`` and queue its task for ``at``."""
+def delivery_schedule(
+    *, event: WebhookEvent, endpoint: WebhookEndpoint, attempt: int, at: dt.datetime
+) -> WebhookDelivery:
+    """Create attempt number ``attempt`` of ``event`` to ``endpoint`` and queue its task for ``at``."""
     delivery = WebhookDelivery.objects.create(
-        event=event, partner=event.partner, attempt=attempt, url=event.partner.webhook_url, scheduled_at=at
+        event=event, partner=event.partner, endpoint=endpoint, attempt=attempt, url=endpoint.url, scheduled_at=at
     )
     _enqueue(delivery.pk, at)
     return delivery
@@ -144,33 +153,39 @@ def _enqueue(delivery_id: int, at: dt.datetime) -> None:
         deliver.enqueue(delivery_id)
 
 
-def delivery_retry_now(*, event: WebhookEvent) -> bool:
-    """Send ``event`` again at once. False when it was delivered, an attempt is in flight,
-    or its partner has no webhook URL.
+def delivery_retry_now(*, event: WebhookEvent, endpoint: WebhookEndpoint | None, redeliver: bool = False) -> bool:
+    """Send ``event`` to ``endpoint`` again at once. False when it was delivered (unless
+    ``redeliver``), an attempt is in flight, or the endpoint is gone.
 
     A pending attempt is brought forward (its own, later task then finds it already sent);
-    after a final failure a new attempt follows the last one. An attempt still "sending"
-    long after any request could have ended lost its worker mid-send: it is closed as
-    failed and followed by a new attempt.
+    after a final failure, or a success when redelivering, a new attempt follows the last one.
+    An attempt still "sending" long after any request could have ended lost its worker
+    mid-send: it is closed as failed and followed by a new attempt.
     """
-    if event.partner is None or not event.partner.webhook_url:
+    if endpoint is None or event.partner_id != endpoint.partner_id:
         return False
     now = timezone.now()
     with transaction.atomic():
-        attempts = list(WebhookDelivery.objects.select_for_update().filter(event=event).order_by("attempt"))
+        attempts = list(
+            WebhookDelivery.objects.select_for_update().filter(event=event, endpoint=endpoint).order_by("attempt")
+        )
         last = attempts[-1] if attempts else None
         if last is not None and last.state == DeliveryState.SENDING and last.started_at < now - ABANDONED_AFTER:
             last.state, last.finished_at = DeliveryState.FAILED, now
             last.error = "The worker stopped while sending; whether the partner received it is unknown."
             last.save(update_fields=["state", "finished_at", "error"])
-        if last is not None and last.state in (DeliveryState.SUCCEEDED, DeliveryState.SENDING):
+        if last is not None and last.state == DeliveryState.SENDING:
+            return False
+        if last is not None and last.state == DeliveryState.SUCCEEDED and not redeliver:
             return False
         if last is not None and last.state == DeliveryState.PENDING:
             WebhookDelivery.objects.filter(pk=last.pk).update(scheduled_at=now)
-            WebhookDelivery.objects.filter(event=event, attempt=last.attempt - 1).update(next_retry_at=now)
+            WebhookDelivery.objects.filter(event=event, endpoint=endpoint, attempt=last.attempt - 1).update(
+                next_retry_at=now
+            )
             _enqueue(last.pk, now)
         else:
-            delivery_schedule(event=event, attempt=last.attempt + 1 if last else 1, at=now)
+            delivery_schedule(event=event, endpoint=endpoint, attempt=last.attempt + 1 if last else 1, at=now)
     return True
 
 
@@ -197,37 +212,35 @@ def deliver(delivery_id: int) -> str:
     )
     if not claimed:
         return "not pending"
-    delivery = WebhookDelivery.objects.select_related("event", "partner").get(pk=delivery_id)
+    delivery = WebhookDelivery.objects.select_related("event", "partner", "endpoint").get(pk=delivery_id)
     outcome = _attempt(delivery)
     _record(delivery, outcome)
     return delivery.state
 
 
 def _attempt(delivery: WebhookDelivery) -> Outcome:
-    partner = delivery.partner
-    url = partner.webhook_url
-    if not partner.is_active:
+    endpoint = delivery.endpoint
+    if not delivery.partner.is_active:
         return Outcome(succeeded=False, error="The partner is inactive; nothing was sent.")
-    if not url:
-        return Outcome(succeeded=False, error="The partner has no webhook URL any more; nothing was sent.")
+    if endpoint is None:
+        return Outcome(succeeded=False, error="The endpoint was deleted; nothing was sent.")
+    if not endpoint.is_active:
+        return Outcome(succeeded=False, error="The endpoint is disabled; nothing was sent.")
+    url = endpoint.url
     try:
         check_url(url)
     except TargetRefused as exc:
         return _refused(exc)
+    now = timezone.now()
     try:
-        secret = partner.get_webhook_secret()
+        secrets = endpoint.signing_secrets(now=now)
     except SecretUnreadable:
         return Outcome(succeeded=False, error="The signing secret cannot be decrypted with FIELD_ENCRYPTION_KEYS.")
-    if not secret:
-        return Outcome(succeeded=False, error="The partner has no webhook signing secret; nothing was sent.")
     delivery.url = url
     body = event_body(delivery.event)
-    timestamp = int(timezone.now().timestamp())
     headers = {
         "Content-Type": "application/json",
-        HEADER_ID: str(delivery.event.pk),
-        HEADER_TIMESTAMP: str(timestamp),
-        HEADER_SIGNATURE: sign(secret, timestamp, body),
+        **signature_headers(msg_id=str(delivery.event.pk), timestamp=int(now.timestamp()), body=body, secrets=secrets),
     }
     return _post(url, headers, body)
 
@@ -273,7 +286,9 @@ def _record(delivery: WebhookDelivery, outcome: Outcome) -> None:
     delivery.response_excerpt = outcome.excerpt
     delivery.error = outcome.error
     delivery.duration_ms = outcome.duration_ms
-    if outcome.retryable and delivery.attempt < MAX_ATTEMPTS:
+    # An endpoint deleted while this attempt was out gets no more attempts.
+    endpoint_remains = WebhookEndpoint.objects.filter(pk=delivery.endpoint_id).exists()
+    if outcome.retryable and delivery.attempt < MAX_ATTEMPTS and endpoint_remains:
         delivery.next_retry_at = now + retry_delay(delivery.attempt, outcome.retry_after)
     with transaction.atomic():
         delivery.save(
@@ -289,12 +304,18 @@ def _record(delivery: WebhookDelivery, outcome: Outcome) -> None:
             ]
         )
         if delivery.next_retry_at is not None:
-            delivery_schedule(event=delivery.event, attempt=delivery.attempt + 1, at=delivery.next_retry_at)
+            delivery_schedule(
+                event=delivery.event,
+                endpoint=delivery.endpoint,
+                attempt=delivery.attempt + 1,
+                at=delivery.next_retry_at,
+            )
     logger.info(
-        "webhook %s event=%s partner=%s host=%s attempt=%s status=%s ms=%s%s",
+        "webhook %s event=%s partner=%s endpoint=%s host=%s attempt=%s status=%s ms=%s%s",
         delivery.state,
         delivery.event.pk,
         delivery.partner_id,
+        delivery.endpoint_id,
         urlsplit(delivery.url).hostname,
         delivery.attempt,
         outcome.status_code,

@@ -8,6 +8,7 @@ from django.http import HttpRequest
 
 from connexportal.accounts import crypto
 from connexportal.accounts.models import ConnexAccount, Merchant, Partner, User
+from connexportal.webhooks.models import WebhookEndpoint, secret_generate
 
 pytestmark = pytest.mark.django_db
 
@@ -44,12 +45,15 @@ def test_key_rotation_reencrypts_under_new_key(account, settings):
     new_key = Fernet.generate_key().decode()
     settings.FIELD_ENCRYPTION_KEYS = [new_key, old_key]
     partner = Partner.objects.create(name="Rotating Partner")
-    partner.set_webhook_secret("whsec-rotate-me")
-    partner.save()
+    endpoint = WebhookEndpoint(partner=partner, url="https://hooks.partner.example/connex")
+    endpoint.set_secret(secret_generate())
+    previous = endpoint.get_secret()
+    current = endpoint.rotate_secret()
+    endpoint.save()
     call_command("rotate_encryption_keys", stdout=io.StringIO())
     settings.FIELD_ENCRYPTION_KEYS = [new_key]
     assert ConnexAccount.objects.get(pk=account.pk).get_password() == PASSWORD
-    assert Partner.objects.get(pk=partner.pk).get_webhook_secret() == "whsec-rotate-me"
+    assert WebhookEndpoint.objects.get(pk=endpoint.pk).signing_secrets() == [current, previous]
 
 
 def test_unknown_key_is_a_clear_error(account, settings):

@@ -187,11 +187,14 @@ def test_admin_logo_upload_is_validated(admin_client):
         "embed_origins": "https://app.acme.test",
         "allow_run_now": "on",
         "is_active": "on",
-        "webhook_secret": "whsec-123",
         "api_keys-TOTAL_FORMS": "0",
         "api_keys-INITIAL_FORMS": "0",
         "api_keys-MIN_NUM_FORMS": "0",
         "api_keys-MAX_NUM_FORMS": "1000",
+        "webhook_endpoints-TOTAL_FORMS": "0",
+        "webhook_endpoints-INITIAL_FORMS": "0",
+        "webhook_endpoints-MIN_NUM_FORMS": "0",
+        "webhook_endpoints-MAX_NUM_FORMS": "1000",
     }
     bad = admin_client.post(
         "/admin/accounts/partner/add/", {**data, "logo_file": SimpleUploadedFile("x.svg", b"<svg></svg>")}
@@ -203,8 +206,6 @@ def test_admin_logo_upload_is_validated(admin_client):
     partner = Partner.objects.get(name="Acme")
     assert (partner.service_name, partner.embed_chrome) == ("Acme Sync", "compact")
     assert partner.logo_content_type == "image/png"
-    assert partner.get_webhook_secret() == "whsec-123"
-    assert "whsec-123" not in partner.webhook_secret_encrypted
 
 
 @pytest.mark.parametrize(("field", "value"), [("external_id", "m-1\n"), ("currency", "USD\n"), ("external_id", "a b")])

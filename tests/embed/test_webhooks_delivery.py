@@ -1,24 +1,35 @@
-"""Webhook delivery: signature, payload, retries and their schedule, the delivery log and its admin."""
+"""Webhook delivery: Standard Webhooks signatures, payload, endpoints and subscriptions, secret
+rotation, retries and their schedule, the delivery log and its admin."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import logging
+import re
 from email.utils import format_datetime
 
 import httpx
 import pytest
+import time_machine
 from django.test import Client
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
+from standardwebhooks import Webhook
 
 from connexportal import events
 from connexportal.accounts.models import Merchant, Partner, User
 from connexportal.webhooks import delivery
 from connexportal.webhooks.delivery import RETRY_DELAYS, deliver
-from connexportal.webhooks.models import DeliveryState, EventType, WebhookDelivery, WebhookEvent
-from tests.embed.webhooks import SECRET, Recorder, verify, verify_request
+from connexportal.webhooks.models import (
+    SECRET_ROTATION_GRACE,
+    DeliveryState,
+    EventType,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
+from tests.embed.webhooks import OTHER_SECRET, SECRET, Receiver, Recorder, endpoint_for, verify_request
 
 pytestmark = pytest.mark.django_db
 
@@ -34,10 +45,12 @@ def production_policy(settings):
 
 @pytest.fixture
 def partner():
-    partner = Partner(name="Acme Software", webhook_url=HOOK_URL)
-    partner.set_webhook_secret(SECRET)
-    partner.save()
-    return partner
+    return Partner.objects.create(name="Acme Software")
+
+
+@pytest.fixture
+def endpoint(partner):
+    return endpoint_for(partner, HOOK_URL)
 
 
 @pytest.fixture
@@ -46,7 +59,7 @@ def merchant(partner):
 
 
 @pytest.fixture
-def event(merchant):
+def event(merchant, endpoint):
     return events.emit(
         EventType.SETTINGS_SAVED, merchant=merchant, data={"connection_id": 7, "changed_settings": ["A"]}
     )
@@ -73,26 +86,31 @@ def attempts(event):
 # --- signature and payload ---------------------------------------------------------------
 
 
-def test_signature_verifies_with_the_documented_scheme_and_fails_otherwise(event):
+def test_signature_verifies_with_the_standardwebhooks_package_and_fails_otherwise(event):
     recorder, _, state = send([httpx.Response(204)], event)
     assert state == DeliveryState.SUCCEEDED
     request = recorder.requests[0]
-    body, headers = request.content, request.headers
-    timestamp = headers["Connex-Webhook-Timestamp"]
+    body, headers = request.content, dict(request.headers)
+    timestamp = headers["webhook-timestamp"]
     assert abs(int(timestamp) - timezone.now().timestamp()) < 5
-    assert headers["Connex-Webhook-Signature"].startswith("v1=")
-    assert verify_request(SECRET, headers, body)
-    assert not verify_request("not-the-secret", headers, body)
-    assert not verify(SECRET, body.replace(b"acme-42", b"acme-43"), timestamp, headers["Connex-Webhook-Signature"])
-    assert not verify(SECRET, body, str(int(timestamp) + 1), headers["Connex-Webhook-Signature"])
-    assert not verify_request(SECRET, headers, body, now=int(timestamp) + 301)
+    assert Webhook(SECRET).verify(body, headers) == json.loads(body)
+    assert not verify_request(OTHER_SECRET, headers, body)
+    assert not verify_request(SECRET, headers, body.replace(b"acme-42", b"acme-43"))
+    assert not verify_request(SECRET, {**headers, "webhook-timestamp": str(int(timestamp) + 1)}, body)
+    assert not verify_request(SECRET, {**headers, "webhook-id": "another-id"}, body)
+    with time_machine.travel(dt.datetime.fromtimestamp(int(timestamp) + 301, tz=dt.UTC)):
+        assert not verify_request(SECRET, headers, body)
 
 
-def test_signing_is_hmac_sha256_over_timestamp_dot_body():
-    # Known answer, computed outside the portal with Python's hmac module.
-    assert delivery.sign("whsec_example", 1700000000, b'{"id":"evt"}') == (
-        "v1=e6735b7e8ae5465e1f067cc7e3d6274911850651123b6f04880cb63f81387da5"
-    )
+def test_signing_is_base64_hmac_sha256_over_id_dot_timestamp_dot_body():
+    # Known answer, computed outside the portal with Python's hmac module:
+    # base64(HMAC-SHA256(key=b"test-signing-key-32-bytes-long!!", b'msg_1.1700000000.{"id":"evt"}')).
+    headers = delivery.signature_headers(msg_id="msg_1", timestamp=1700000000, body=b'{"id":"evt"}', secrets=[SECRET])
+    assert headers == {
+        "webhook-id": "msg_1",
+        "webhook-timestamp": "1700000000",
+        "webhook-signature": "v1,+J0yjVqqJkPEFslZsjV9UQa9S7xaRWY/W7w5X9oOf0Y=",
+    }
 
 
 def test_payload_and_headers(event, merchant, partner):
@@ -101,13 +119,22 @@ def test_payload_and_headers(event, merchant, partner):
     assert request.method == "POST"
     assert str(request.url) == HOOK_URL
     assert request.headers["Content-Type"] == "application/json"
-    assert request.headers["Connex-Webhook-Id"] == str(event.pk)
     assert request.headers["User-Agent"].startswith("ConnexPortal-Webhooks/")
+    assert {name for name in request.headers if name.startswith("webhook-")} == {
+        "webhook-id",
+        "webhook-timestamp",
+        "webhook-signature",
+    }
+    assert request.headers["webhook-id"] == str(event.pk)
+    assert request.headers["webhook-timestamp"].isdigit()
+    assert re.fullmatch(r"v1,[A-Za-z0-9+/]{43}=", request.headers["webhook-signature"])
+    assert not any(name.lower().startswith("connex-webhook") for name in request.headers)
     body = json.loads(request.content)
     assert body == {
         "id": str(event.pk),
         "type": "settings_saved",
         "created_at": body["created_at"],
+        "timestamp": body["created_at"],
         "partner": "Acme Software",
         "merchant": {"external_id": "acme-42", "name": "Trail & Co"},
         "data": {"connection_id": 7, "changed_settings": ["A"]},
@@ -119,23 +146,32 @@ def test_payload_and_headers(event, merchant, partner):
 
 def test_every_attempt_sends_the_same_body_and_id_with_a_fresh_signature(event):
     first, _, _ = send([httpx.Response(503)], event)
-    second, _, _ = send([httpx.Response(200)], event)
+    with time_machine.travel(timezone.now() + dt.timedelta(seconds=30)):
+        second, _, _ = send([httpx.Response(200)], event)
+        assert verify_request(SECRET, second.requests[0].headers, second.requests[0].content)
+    first_headers, second_headers = first.requests[0].headers, second.requests[0].headers
     assert first.requests[0].content == second.requests[0].content
-    assert first.requests[0].headers["Connex-Webhook-Id"] == second.requests[0].headers["Connex-Webhook-Id"]
-    assert verify_request(SECRET, second.requests[0].headers, second.requests[0].content)
+    assert first_headers["webhook-id"] == second_headers["webhook-id"] == str(event.pk)
+    assert int(second_headers["webhook-timestamp"]) > int(first_headers["webhook-timestamp"])
+    assert second_headers["webhook-signature"] != first_headers["webhook-signature"]
 
 
-def test_emit_queues_the_first_attempt_on_the_database_backend(event, partner):
+def test_emit_queues_the_first_attempt_on_the_database_backend(event, partner, endpoint):
     (only,) = attempts(event)
-    assert (only.attempt, only.state, only.url, only.partner) == (1, DeliveryState.PENDING, HOOK_URL, partner)
+    assert (only.attempt, only.state, only.url, only.partner, only.endpoint) == (
+        1,
+        DeliveryState.PENDING,
+        HOOK_URL,
+        partner,
+        endpoint,
+    )
     task = DBTaskResult.objects.get(task_path=DELIVER_PATH)
     assert task.args_kwargs == {"args": [only.pk], "kwargs": {}}
     assert DBTaskResult.objects.ready().filter(pk=task.pk).exists()
 
 
-def test_no_webhook_url_records_the_event_without_a_delivery(merchant, partner):
-    partner.webhook_url = ""
-    partner.save()
+def test_no_endpoint_records_the_event_without_a_delivery(merchant, partner):
+    assert not events.webhooks_enabled(merchant)
     event = events.emit(EventType.SYNC_STARTED, merchant=merchant, data={"connection_id": 1, "run_id": 2})
     assert WebhookEvent.objects.filter(pk=event.pk).exists()
     assert not event.deliveries.exists()
@@ -150,7 +186,7 @@ def test_a_merchant_without_partner_gets_events_but_no_deliveries():
     assert not event.deliveries.exists()
 
 
-def test_dedupe_key_emits_once(merchant):
+def test_dedupe_key_emits_once(merchant, endpoint):
     first = events.emit(EventType.SYNC_FINISHED, merchant=merchant, data={"run_id": 1}, dedupe_key="run:1")
     second = events.emit(EventType.SYNC_FAILED, merchant=merchant, data={"run_id": 1}, dedupe_key="run:1")
     assert first is not None and second is None
@@ -304,24 +340,41 @@ def test_the_secret_is_never_logged_or_stored_in_the_log(event, caplog):
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"webhook_url": ""}, "no webhook URL"),
-        ({"webhook_secret_encrypted": ""}, "no webhook signing secret"),
-        ({"is_active": False}, "inactive"),
+        (lambda partner, endpoint: endpoint.delete(), "endpoint was deleted"),
+        (lambda partner, endpoint: WebhookEndpoint.objects.filter(pk=endpoint.pk).update(is_active=False), "disabled"),
+        (
+            lambda partner, endpoint: WebhookEndpoint.objects.filter(pk=endpoint.pk).update(secret_encrypted="garbage"),
+            "cannot be decrypted",
+        ),
+        (lambda partner, endpoint: Partner.objects.filter(pk=partner.pk).update(is_active=False), "inactive"),
     ],
-    ids=["url-removed", "no-secret", "inactive"],
+    ids=["endpoint-deleted", "endpoint-disabled", "secret-unreadable", "partner-inactive"],
 )
-def test_unsendable_partners_fail_without_a_request(event, partner, change, message):
-    Partner.objects.filter(pk=partner.pk).update(**change)
+def test_unsendable_attempts_fail_without_a_request(event, partner, endpoint, change, message):
+    change(partner, endpoint)
     recorder, first, _ = send([httpx.Response(200)], event)
     assert recorder.requests == []
     assert first.state == DeliveryState.FAILED
     assert message in first.error
     assert first.next_retry_at is None
+    assert event.deliveries.count() == 1
+
+
+def test_an_endpoint_deleted_while_sending_gets_no_retry(event, endpoint):
+    def delete_then_fail(request):
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).delete()
+        return httpx.Response(503)
+
+    _, first, _ = send([delete_then_fail], event)
+    assert first.state == DeliveryState.FAILED
+    assert first.endpoint is None
+    assert first.next_retry_at is None
+    assert event.deliveries.count() == 1
 
 
 @pytest.mark.parametrize("url", ["http://hooks.partner.example/connex", "http://localhost:8001/hooks"])
-def test_plain_http_is_refused_without_a_request(event, partner, url):
-    Partner.objects.filter(pk=partner.pk).update(webhook_url=url)
+def test_plain_http_is_refused_without_a_request(event, endpoint, url):
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(url=url)
     recorder, first, _ = send([httpx.Response(200)], event)
     assert recorder.requests == []
     assert first.state == DeliveryState.REFUSED
@@ -330,9 +383,9 @@ def test_plain_http_is_refused_without_a_request(event, partner, url):
     assert event.deliveries.count() == 1
 
 
-def test_localhost_may_use_plain_http_when_loopback_targets_are_allowed(event, partner, settings):
+def test_localhost_may_use_plain_http_when_loopback_targets_are_allowed(event, endpoint, settings):
     settings.WEBHOOK_ALLOW_LOOPBACK = True
-    Partner.objects.filter(pk=partner.pk).update(webhook_url="http://localhost:8001/hooks")
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(url="http://localhost:8001/hooks")
     recorder, first, _ = send([httpx.Response(200)], event)
     assert str(recorder.requests[0].url) == "http://localhost:8001/hooks"
     assert first.state == DeliveryState.SUCCEEDED
@@ -415,14 +468,14 @@ def test_admin_retry_now_skips_delivered_events(staff_client, event):
     assert event.deliveries.count() == 1
 
 
-def test_retry_now_recovers_an_attempt_whose_worker_died_mid_send(event):
+def test_retry_now_recovers_an_attempt_whose_worker_died_mid_send(event, endpoint):
     (first,) = attempts(event)
     WebhookDelivery.objects.filter(pk=first.pk).update(
         state=DeliveryState.SENDING, started_at=timezone.now() - dt.timedelta(minutes=1)
     )
-    assert delivery.delivery_retry_now(event=event) is False
+    assert delivery.delivery_retry_now(event=event, endpoint=endpoint) is False
     WebhookDelivery.objects.filter(pk=first.pk).update(started_at=timezone.now() - dt.timedelta(minutes=10))
-    assert delivery.delivery_retry_now(event=event) is True
+    assert delivery.delivery_retry_now(event=event, endpoint=endpoint) is True
     first.refresh_from_db()
     assert first.state == DeliveryState.FAILED
     assert "worker stopped" in first.error
@@ -440,3 +493,110 @@ def test_retry_now_needs_the_change_permission(event, settings):
     page = client.get("/admin/webhooks/webhookdelivery/")
     assert page.status_code == 200
     assert "Retry now" not in page.content.decode()
+
+
+# --- endpoints: fan-out, subscriptions, rotation, ping -----------------------------------
+
+
+def test_each_subscribed_endpoint_gets_its_own_chain_with_the_same_webhook_id(merchant, partner, endpoint):
+    finished_only = endpoint_for(partner, "https://ops.partner.example/hooks", event_types=["sync_finished"])
+    endpoint_for(partner, "https://off.partner.example/hooks", is_active=False)
+    saved = events.emit(EventType.SETTINGS_SAVED, merchant=merchant, data={"connection_id": 1, "changed_settings": []})
+    finished = events.emit(EventType.SYNC_FINISHED, merchant=merchant, data={"run_id": 3})
+    assert [row.endpoint for row in saved.deliveries.all()] == [endpoint]
+    assert {row.endpoint for row in finished.deliveries.all()} == {endpoint, finished_only}
+    sent = []
+    for row in finished.deliveries.all():
+        recorder, _, state = send([httpx.Response(200)], row)
+        assert state == DeliveryState.SUCCEEDED
+        sent.append(recorder.requests[0])
+    assert {str(request.url) for request in sent} == {HOOK_URL, "https://ops.partner.example/hooks"}
+    assert {request.headers["webhook-id"] for request in sent} == {str(finished.pk)}
+
+
+def test_a_failing_endpoint_retries_alone(merchant, partner, endpoint):
+    other = endpoint_for(partner, "https://ops.partner.example/hooks")
+    event = events.emit(EventType.SYNC_STARTED, merchant=merchant, data={"run_id": 1})
+    send([httpx.Response(503)], event.deliveries.get(endpoint=endpoint))
+    send([httpx.Response(200)], event.deliveries.get(endpoint=other))
+    rows = event.deliveries.order_by("endpoint__url", "attempt")
+    assert [(row.endpoint, row.attempt, row.state) for row in rows] == [
+        (endpoint, 1, DeliveryState.FAILED),
+        (endpoint, 2, DeliveryState.PENDING),
+        (other, 1, DeliveryState.SUCCEEDED),
+    ]
+
+
+def test_rotation_signs_with_both_secrets_for_the_grace_period_then_the_new_one_only(event, endpoint):
+    new_secret = endpoint.rotate_secret()
+    endpoint.save()
+    assert new_secret != SECRET and new_secret.startswith("whsec_")
+    recorder, _, _ = send([httpx.Response(503)], event)
+    request = recorder.requests[0]
+    assert len(request.headers["webhook-signature"].split(" ")) == 2
+    assert verify_request(new_secret, request.headers, request.content)
+    assert verify_request(SECRET, request.headers, request.content)
+
+    retry = event.deliveries.get(attempt=2)
+    with time_machine.travel(timezone.now() + SECRET_ROTATION_GRACE + dt.timedelta(seconds=1)):
+        recorder, _, _ = send([httpx.Response(200)], retry)
+        request = recorder.requests[0]
+        assert len(request.headers["webhook-signature"].split(" ")) == 1
+        assert verify_request(new_secret, request.headers, request.content)
+        assert not verify_request(SECRET, request.headers, request.content)
+
+
+def test_a_secret_is_encrypted_at_rest_and_generated_as_whsec_base64(endpoint):
+    stored = WebhookEndpoint.objects.get(pk=endpoint.pk)
+    assert SECRET not in stored.secret_encrypted
+    assert stored.get_secret() == SECRET
+    secret = stored.rotate_secret()
+    assert re.fullmatch(r"whsec_[A-Za-z0-9+/]{43}=", secret)
+    assert secret not in stored.secret_encrypted and SECRET not in stored.previous_secret_encrypted
+
+
+def test_ping_goes_to_its_endpoint_only_whatever_it_subscribes_to(partner, endpoint):
+    quiet = endpoint_for(partner, "https://quiet.partner.example/hooks", event_types=["sync_failed"])
+    first = events.ping(endpoint=quiet)
+    assert [row.endpoint for row in first.event.deliveries.all()] == [quiet]
+    recorder, _, state = send([httpx.Response(200)], first)
+    assert state == DeliveryState.SUCCEEDED
+    body = json.loads(recorder.requests[0].content)
+    assert body == {
+        "id": str(first.event_id),
+        "type": "ping",
+        "created_at": body["created_at"],
+        "timestamp": body["created_at"],
+        "partner": "Acme Software",
+        "merchant": None,
+        "data": {"endpoint_id": str(quiet.pk)},
+    }
+    assert verify_request(SECRET, recorder.requests[0].headers, recorder.requests[0].content)
+
+
+def test_redeliver_sends_a_delivered_event_again_with_the_same_id(event, endpoint):
+    first, _, _ = send([httpx.Response(200)], event)
+    assert delivery.delivery_retry_now(event=event, endpoint=endpoint) is False
+    assert delivery.delivery_retry_now(event=event, endpoint=endpoint, redeliver=True) is True
+    again, second, _ = send([httpx.Response(200)], event)
+    assert second.attempt == 2
+    assert again.requests[0].headers["webhook-id"] == first.requests[0].headers["webhook-id"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_delivery_verifies_with_the_standardwebhooks_package(settings, merchant, partner):
+    settings.WEBHOOK_ALLOW_LOOPBACK = True
+    with Receiver() as receiver:
+        hook = endpoint_for(partner, receiver.url)
+        event = events.emit(EventType.SYNC_STARTED, merchant=merchant, data={"connection_id": 2, "run_id": 9})
+        deliver.call(event.deliveries.get().pk)
+    ((headers, body),) = receiver.received
+    assert Webhook(SECRET).verify(body, headers) == event.payload
+    assert {name: value for name, value in headers.items() if name.startswith("webhook-")} == {
+        "webhook-id": str(event.pk),
+        "webhook-timestamp": headers["webhook-timestamp"],
+        "webhook-signature": Webhook(SECRET).sign(
+            str(event.pk), dt.datetime.fromtimestamp(int(headers["webhook-timestamp"]), tz=dt.UTC), body.decode()
+        ),
+    }
+    assert hook.deliveries.get().state == DeliveryState.SUCCEEDED

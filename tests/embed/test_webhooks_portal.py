@@ -12,13 +12,14 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
+from standardwebhooks import Webhook
 
 from connexportal.accounts.models import Partner
 from connexportal.connex import routes
 from connexportal.portal.tasks import WATCH_INTERVAL, watch_run
 from connexportal.sandbox import faults
-from connexportal.webhooks.models import DeliveryState, WebhookDelivery, WebhookEvent
-from tests.embed.webhooks import SECRET, Receiver, verify_request
+from connexportal.webhooks.models import DeliveryState, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from tests.embed.webhooks import SECRET, Receiver, endpoint_for
 from tests.portal.conftest import (  # noqa: F401 - fixtures
     DEMO_ACCOUNT,
     merchant_client,
@@ -34,9 +35,7 @@ DELIVER_PATH = "connexportal.webhooks.delivery.deliver"
 @pytest.fixture
 def partner(sandbox):  # noqa: F811 - the fixture imported above
     partner = Partner.objects.get(merchants__users__email="merchant@demo.test")
-    partner.webhook_url = "https://hooks.partner.example/connex"
-    partner.set_webhook_secret(SECRET)
-    partner.save()
+    endpoint_for(partner, "https://hooks.partner.example/connex")
     return partner
 
 
@@ -223,7 +222,7 @@ def loopback_webhooks(settings):
 @pytest.mark.usefixtures("loopback_webhooks")
 def test_run_now_reaches_the_partner_through_the_worker(merchant_client, partner, connection, worker):  # noqa: F811
     with Receiver() as receiver:
-        Partner.objects.filter(pk=partner.pk).update(webhook_url=receiver.url)
+        WebhookEndpoint.objects.filter(partner=partner).update(url=receiver.url)
         merchant_client.post(f"/connections/{connection.id}/run-now/")
 
         worker()
@@ -238,7 +237,9 @@ def test_run_now_reaches_the_partner_through_the_worker(merchant_client, partner
     outcome = "sync_finished" if run.status == "Completed" else "sync_failed"
     assert [json.loads(body)["type"] for _, body in receiver.received] == ["sync_started", outcome]
     for headers, body in receiver.received:
-        assert verify_request(SECRET, headers, body)
+        # What a partner runs: the standardwebhooks package's own verify, on the bytes received.
+        assert Webhook(SECRET).verify(body, headers) == json.loads(body)
+        assert headers["webhook-id"] == json.loads(body)["id"]
         assert headers["content-type"] == "application/json"
     finished = json.loads(receiver.received[1][1])
     assert finished["data"]["run_id"] == run.pk

@@ -1,32 +1,40 @@
-"""Helpers for the webhook tests: the receiving side, written the way the README tells partners to."""
+"""Helpers for the webhook tests: endpoints, and the receiving side, written the way the README
+tells partners to (the standardwebhooks package's own verify)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import base64
 import json
 import ssl
 import threading
-import time
 from collections.abc import Callable, Iterable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
+from standardwebhooks import Webhook, WebhookVerificationError
 
-SECRET = "whsec_test_6Jx9v2QpL0aZ"
-TOLERANCE_SECONDS = 300
+from connexportal.accounts.models import Partner
+from connexportal.webhooks.models import WebhookEndpoint
+
+SECRET = "whsec_" + base64.b64encode(b"test-signing-key-32-bytes-long!!").decode()
+OTHER_SECRET = "whsec_" + base64.b64encode(b"another-signing-key-32-bytes-ok!").decode()
 
 
-def verify(secret: str, body: bytes, timestamp: str, signature: str, *, now: float | None = None) -> bool:
-    """The README's verification snippet: the partner's side of the signature scheme."""
-    if not timestamp.isdigit() or abs((time.time() if now is None else now) - int(timestamp)) > TOLERANCE_SECONDS:
+def verify_request(secret: str, headers: Mapping[str, str], body: bytes) -> bool:
+    """The README's verification: Webhook(secret).verify(body, headers) from the standardwebhooks package."""
+    try:
+        Webhook(secret).verify(body, dict(headers))
+    except WebhookVerificationError:
         return False
-    expected = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(signature, f"v1={expected}")
+    return True
 
 
-def verify_request(secret: str, headers: Mapping[str, str], body: bytes, **kwargs) -> bool:
-    return verify(secret, body, headers["connex-webhook-timestamp"], headers["connex-webhook-signature"], **kwargs)
+def endpoint_for(partner: Partner, url: str, *, secret: str = SECRET, **fields) -> WebhookEndpoint:
+    """An endpoint saved as is: the URL policy's checks at save have tests of their own."""
+    endpoint = WebhookEndpoint(partner=partner, url=url, **fields)
+    endpoint.set_secret(secret)
+    endpoint.save()
+    return endpoint
 
 
 class Recorder:

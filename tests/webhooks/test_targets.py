@@ -17,7 +17,7 @@ from connexportal import events
 from connexportal.accounts.models import Merchant, Partner, validate_webhook_url
 from connexportal.webhooks import delivery, targets
 from connexportal.webhooks.delivery import deliver
-from connexportal.webhooks.models import DeliveryState, EventType
+from connexportal.webhooks.models import DeliveryState, EventType, WebhookEndpoint
 from tests.embed.webhooks import SECRET, Receiver, verify_request
 
 HOST = "hooks.partner.example"
@@ -206,28 +206,39 @@ def test_plain_http_only_to_loopback_and_only_with_the_setting(settings):
 # --- at save -----------------------------------------------------------------------------
 
 
-def partner_form(**overrides):
+def partner_form(webhook_url=HOOK_URL):
+    """The partner's admin page with one endpoint in its webhook endpoints inline."""
     return {
         "name": "Acme",
         "primary_color": "#112233",
         "accent_color": "#445566",
         "theme": "light",
         "default_language": "en",
+        "service_name": "Connex",
+        "embed_chrome": "none",
         "embed_origins": "",
         "allow_run_now": "on",
         "is_active": "on",
-        "webhook_url": HOOK_URL,
         "api_keys-TOTAL_FORMS": "0",
         "api_keys-INITIAL_FORMS": "0",
         "api_keys-MIN_NUM_FORMS": "0",
         "api_keys-MAX_NUM_FORMS": "1000",
-        **overrides,
+        "webhook_endpoints-TOTAL_FORMS": "1",
+        "webhook_endpoints-INITIAL_FORMS": "0",
+        "webhook_endpoints-MIN_NUM_FORMS": "0",
+        "webhook_endpoints-MAX_NUM_FORMS": "1000",
+        "webhook_endpoints-0-url": webhook_url,
+        "webhook_endpoints-0-description": "",
+        "webhook_endpoints-0-is_active": "on",
     }
 
 
 def webhook_url_errors(response) -> list[str]:
     assert response.status_code == 200, "the form was expected to be refused"
-    return response.context["adminform"].form.errors["webhook_url"]
+    (endpoints,) = [
+        inline for inline in response.context["inline_admin_formsets"] if inline.opts.model is WebhookEndpoint
+    ]
+    return endpoints.formset.errors[0]["url"]
 
 
 @pytest.mark.django_db
@@ -268,7 +279,8 @@ def test_admin_saves_a_public_https_url(admin_client, dns):
     dns.set(HOST, [PUBLIC_V4, PUBLIC_V6])
     response = admin_client.post("/admin/accounts/partner/add/", partner_form())
     assert response.status_code == 302
-    assert Partner.objects.get(name="Acme").webhook_url == HOOK_URL
+    (endpoint,) = Partner.objects.get(name="Acme").webhook_endpoints.all()
+    assert endpoint.url == HOOK_URL
 
 
 @pytest.mark.django_db
@@ -282,10 +294,10 @@ def test_admin_takes_plain_http_to_localhost_only_with_the_setting(admin_client,
 
 def test_the_model_validator_refuses_with_a_field_error(dns):
     dns.set(HOST, ["10.1.2.3"])
-    partner = Partner(name="Acme", webhook_url=HOOK_URL)
+    endpoint = WebhookEndpoint(url=HOOK_URL)
     with pytest.raises(ValidationError) as caught:
-        partner.full_clean(exclude=["name"])
-    assert caught.value.message_dict["webhook_url"] == [f"{HOST} resolves to 10.1.2.3, a private address."]
+        endpoint.clean_fields(exclude=["partner", "secret_encrypted"])
+    assert caught.value.message_dict["url"] == [f"{HOST} resolves to 10.1.2.3, a private address."]
     with pytest.raises(ValidationError) as caught:
         validate_webhook_url("https://169.254.169.254/")
     assert caught.value.code == "webhook_target"
@@ -297,10 +309,11 @@ def test_the_model_validator_refuses_with_a_field_error(dns):
 @pytest.fixture
 def partner(db, dns):
     dns.set(HOST, [PUBLIC_V4])
-    partner = Partner(name="Acme Software", webhook_url=HOOK_URL)
-    partner.set_webhook_secret(SECRET)
-    partner.full_clean()
-    partner.save()
+    partner = Partner.objects.create(name="Acme Software")
+    endpoint = WebhookEndpoint(partner=partner, url=HOOK_URL)
+    endpoint.set_secret(SECRET)
+    endpoint.full_clean()
+    endpoint.save()
     return partner
 
 
@@ -332,7 +345,7 @@ def assert_refused(attempt, reason):
 @pytest.mark.parametrize(("url", "reason"), FINDING_URLS.values(), ids=FINDING_URLS.keys())
 def test_delivery_refuses_the_findings_urls_saved_before_the_check(event, partner, url, reason):
     # Saved without validation, as rows stored before this check existed were.
-    Partner.objects.filter(pk=partner.pk).update(webhook_url=url)
+    WebhookEndpoint.objects.filter(partner=partner).update(url=url)
     network = RecordingBackend()
     attempt = send(event, targets.GuardedTransport(network_backend=network))
     assert_refused(attempt, reason)
@@ -419,7 +432,7 @@ def test_the_portals_own_client_guards_its_connections(event, partner, monkeypat
     # No override: the client every worker uses. A loopback target must not get a connection.
     monkeypatch.setattr(delivery, "_override_client", None)
     with Receiver() as internal:
-        Partner.objects.filter(pk=partner.pk).update(webhook_url=internal.url.replace("http:", "https:"))
+        WebhookEndpoint.objects.filter(partner=partner).update(url=internal.url.replace("http:", "https:"))
         attempt = event.deliveries.get()
         deliver.call(attempt.pk)
     attempt.refresh_from_db()
@@ -446,7 +459,7 @@ def test_tls_delivery_reaches_the_checked_address_under_the_host_name(event, par
     server_context, client_context = tls
     settings.WEBHOOK_ALLOW_LOOPBACK = True
     with Receiver(tls=server_context, host=HOST) as receiver:
-        Partner.objects.filter(pk=partner.pk).update(webhook_url=receiver.url)
+        WebhookEndpoint.objects.filter(partner=partner).update(url=receiver.url)
         dns.set(HOST, ["127.0.0.1"])
         attempt = send(event, targets.GuardedTransport(verify=client_context))
     assert attempt.state == DeliveryState.SUCCEEDED, attempt.error
@@ -460,7 +473,7 @@ def test_tls_delivery_reaches_the_checked_address_under_the_host_name(event, par
 def test_tls_delivery_refuses_loopback_without_the_setting(event, partner, dns, tls):
     server_context, client_context = tls
     with Receiver(tls=server_context, host=HOST) as receiver:
-        Partner.objects.filter(pk=partner.pk).update(webhook_url=receiver.url)
+        WebhookEndpoint.objects.filter(partner=partner).update(url=receiver.url)
         dns.set(HOST, ["127.0.0.1"])
         attempt = send(event, targets.GuardedTransport(verify=client_context))
     assert_refused(attempt, f"{HOST} resolves to 127.0.0.1, a loopback address")
@@ -473,7 +486,7 @@ def test_a_redirect_is_a_failed_attempt_and_is_not_followed(event, partner, dns,
     server_context, client_context = tls
     settings.WEBHOOK_ALLOW_LOOPBACK = True
     with Receiver(tls=server_context, host=HOST, status=307, headers={"Location": "https://169.254.169.254/"}) as rx:
-        Partner.objects.filter(pk=partner.pk).update(webhook_url=rx.url)
+        WebhookEndpoint.objects.filter(partner=partner).update(url=rx.url)
         dns.set(HOST, ["127.0.0.1"])
         attempt = send(event, targets.GuardedTransport(verify=client_context))
     assert len(rx.received) == 1

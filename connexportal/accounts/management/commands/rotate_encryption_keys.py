@@ -2,7 +2,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from connexportal.accounts import crypto
-from connexportal.accounts.models import ConnexAccount, Partner
+from connexportal.accounts.models import ConnexAccount
+from connexportal.webhooks.models import WebhookEndpoint
 
 
 class Command(BaseCommand):
@@ -14,8 +15,9 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         with transaction.atomic():
             passwords = self._rotate(ConnexAccount.objects.all(), "password_encrypted")
-            webhook_secrets = self._rotate(
-                Partner.objects.exclude(webhook_secret_encrypted=""), "webhook_secret_encrypted"
+            webhook_secrets = self._rotate(WebhookEndpoint.objects.all(), "secret_encrypted")
+            webhook_secrets += self._rotate(
+                WebhookEndpoint.objects.exclude(previous_secret_encrypted=""), "previous_secret_encrypted"
             )
         self.stdout.write(
             f"Re-encrypted {passwords} Connex account password(s) and {webhook_secrets} webhook signing secret(s) "
