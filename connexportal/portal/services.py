@@ -35,6 +35,7 @@ from connexportal.connex import (
     ConnexUnavailable,
     routes,
 )
+from connexportal.connex.keys import sku_key
 from connexportal.connex.models import NewProduct, OrderQuery, Product, ProductQuery, UserConnection
 from connexportal.portal import labels, tasks, upstream
 from connexportal.portal.connex_messages import connex_message, interpolate
@@ -721,11 +722,6 @@ PRODUCT_FIELDS = frozenset(NewProduct.model_fields) - {"id", "reporting_user_id"
 _PRODUCT_WIRE_NAMES = {
     (info.serialization_alias or name).lower(): name for name, info in NewProduct.model_fields.items()
 }
-
-
-def sku_key(sku: str) -> str:
-    """What makes two SKUs the same one: case and white space at the ends do not count."""
-    return sku.strip().casefold()
 
 
 def _product_with_sku(merchant: Merchant, sku: str, *, connection_id: int | None = None) -> ProductRow | None:
