@@ -121,6 +121,7 @@ run: $(VENV)/.installed-runtime $(MO_FILES)
 	@echo "Connex Portal is starting on http://$(HOST):$(PORT)/"
 	@echo "  merchant pages: http://$(HOST):$(PORT)/login/   merchant@demo.test / demo-merchant"
 	@echo "                  (a second merchant with other data: other@demo.test / demo-other)"
+	@echo "  console:        http://$(HOST):$(PORT)/partner/  partner@demo.test / demo-partner (the demo partner's console)"
 	@echo "  admin:          http://$(HOST):$(PORT)/$$($(RUN_ENV) $(BIN)/python -c 'from connexportal.config import load_config; print(load_config().ADMIN_URL)')   admin@demo.test / demo-admin"
 	@echo "  Connex sandbox: http://$(HOST):$(PORT)/sandbox/ qbotest@intuit.com / connex-demo"
 	@echo "  health:         http://$(HOST):$(PORT)/healthz"

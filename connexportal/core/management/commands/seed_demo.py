@@ -9,6 +9,8 @@ DEMO_STAFF = ("admin@demo.test", "demo-admin")
 # The demo partner's API key is fixed, like the demo logins, so the demo host page can use it.
 DEMO_PARTNER_NAME = "Demo Partner"
 DEMO_PARTNER_KEY = "cxp_demo00000000_demo-partner-key-for-local-use-only"
+# The demo partner's administrator in the partner console (/partner/).
+DEMO_PARTNER_LOGIN = ("partner@demo.test", "demo-partner")
 # The demo partner app (run_demo_host) serves on this port unless told otherwise; make run passes its own.
 DEMO_HOST_PORT = 8001
 # Each demo merchant sits on its own sandbox account (seeded by seed_sandbox) with different data.
@@ -58,6 +60,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             self.seed_staff()
             partner = self.seed_partner(demo_host_port)
+            self.seed_partner_user(partner)
             for spec in DEMO_MERCHANTS:
                 self.seed_merchant(spec, partner)
 
@@ -90,6 +93,16 @@ class Command(BaseCommand):
             f"Partner {partner.name}: API key {DEMO_PARTNER_KEY} (embeds from {', '.join(partner.origins)})"
         )
         return partner
+
+    def seed_partner_user(self, partner: Partner) -> None:
+        email, password = DEMO_PARTNER_LOGIN
+        user, created = User.objects.get_or_create(email=email, defaults={"partner": partner})
+        user.partner, user.merchant = partner, None
+        user.is_partner_admin = user.is_active = True
+        user.is_staff = user.is_superuser = False
+        user.set_password(password)
+        user.save()
+        self.stdout.write(f"{'Created' if created else 'Refreshed'} partner console login {email} / {password}")
 
     def seed_merchant(self, spec: dict, partner: Partner) -> None:
         merchant, _ = Merchant.objects.update_or_create(
