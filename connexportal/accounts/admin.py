@@ -145,18 +145,27 @@ class MerchantAdmin(admin.ModelAdmin):
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     ordering = ("email",)
-    list_display = ("email", "merchant", "is_staff", "is_active", "last_login")
-    list_filter = ("is_staff", "is_superuser", "is_active", "merchant")
+    list_display = ("email", "merchant", "partner", "is_staff", "is_active", "last_login")
+    list_filter = ("is_staff", "is_superuser", "is_active", "merchant", "partner")
     search_fields = ("email", "first_name", "last_name")
-    list_select_related = ("merchant",)
+    list_select_related = ("merchant", "partner")
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         (_("Merchant"), {"fields": ("merchant",)}),
+        (_("Partner console"), {"fields": ("partner", "is_partner_admin")}),
         (_("Personal info"), {"fields": ("first_name", "last_name")}),
         (_("Permissions"), {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
         (_("Important dates"), {"fields": ("last_login", "date_joined")}),
     )
-    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "merchant", "password1", "password2")}),)
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("email", "merchant", "partner", "is_partner_admin", "password1", "password2"),
+            },
+        ),
+    )
 
 
 class PartnerForm(forms.ModelForm):

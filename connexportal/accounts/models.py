@@ -394,12 +394,27 @@ class UserManager(BaseUserManager):
 
 
 class User(AbstractUser):
-    """A person who logs in with an email address: staff, or a user of one merchant."""
+    """A person who logs in with an email address: staff, a user of one merchant, or a user of one
+    partner (the partner console at /partner/; never staff and never a merchant's)."""
 
     username = None
     email = models.EmailField(_("email address"), unique=True)
     merchant = models.ForeignKey(
         Merchant, on_delete=models.PROTECT, null=True, blank=True, related_name="users", verbose_name=_("merchant")
+    )
+    partner = models.ForeignKey(
+        Partner,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="console_users",
+        verbose_name=_("partner"),
+        help_text=_("A user of this partner's console: sees only this partner's merchants, keys and settings."),
+    )
+    is_partner_admin = models.BooleanField(
+        _("partner administrator"),
+        default=False,
+        help_text=_("May also change merchants, API keys, webhooks and branding in the partner console."),
     )
     language = models.CharField(
         _("language"),
@@ -416,6 +431,14 @@ class User(AbstractUser):
 
     class Meta:
         ordering = ["email"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(partner__isnull=True)
+                | models.Q(merchant__isnull=True, is_staff=False, is_superuser=False),
+                name="partner_user_has_no_merchant_and_is_not_staff",
+                violation_error_message=_("A partner's user cannot also be a merchant's user or staff."),
+            )
+        ]
         verbose_name = _("user")
         verbose_name_plural = _("users")
 

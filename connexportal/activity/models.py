@@ -46,9 +46,6 @@ class ActivityAction(models.TextChoices):
     WEBHOOK_ENDPOINT_CREATED = "webhook_endpoint.created", _("Webhook endpoint added")
     WEBHOOK_ENDPOINT_DELETED = "webhook_endpoint.deleted", _("Webhook endpoint removed")
     WEBHOOK_ENDPOINT_SECRET_ROTATED = "webhook_endpoint.secret_rotated", _("Webhook signing secret rotated")
-    WEBHOOK_ENDPOINT_CREATED = "webhook_endpoint.created", _("Webhook endpoint added")
-    WEBHOOK_ENDPOINT_DELETED = "webhook_endpoint.deleted", _("Webhook endpoint removed")
-    WEBHOOK_ENDPOINT_SECRET_ROTATED = "webhook_endpoint.secret_rotated", _("Webhook signing secret rotated")
     LOGIN_FAILED = "login.failed", _("Login failed")
     LOGIN_LOCKED_OUT = "login.locked_out", _("Locked out after failed logins")
 
