@@ -105,11 +105,12 @@ class MerchantForm(forms.ModelForm):
             return None
         return Credentials(data["connex_environment"], data["connex_username"], data["connex_password"])
 
-    def merchant_changes(self, merchant: Merchant) -> dict:
+    def merchant_changes(self) -> dict:
+        """The merchant's fields that differ from what the form was opened with (its saved values)."""
         return {
             name: self.cleaned_data[name]
             for name in ("name", "timezone", "currency")
-            if self.cleaned_data[name] != getattr(merchant, name)
+            if self.cleaned_data[name] != self.initial.get(name)
         }
 
     def credential_changes(self) -> dict | None:

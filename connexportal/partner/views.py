@@ -139,8 +139,8 @@ def merchant_edit(request: HttpRequest, partner: Partner, merchant_id: int) -> H
         try:
             services.merchant_update(
                 partner=partner,
-                merchant=selectors.merchant_for_partner(partner=partner, merchant_id=merchant_id),
-                changes=form.merchant_changes(merchant),
+                merchant=merchant,
+                changes=form.merchant_changes(),
                 credential_changes=form.credential_changes(),
                 actor=Actor.from_request(request),
             )
