@@ -44,6 +44,8 @@ from connexportal.embed.api.problems import (
     UNAUTHORIZED,
     UNSUPPORTED_MEDIA_TYPE,
     VALIDATION,
+    WEBHOOK_ENDPOINT_DISABLED,
+    WEBHOOK_ENDPOINT_LIMIT,
     ProblemKind,
 )
 from connexportal.embed.api.schemas import (
@@ -62,6 +64,13 @@ from connexportal.embed.api.schemas import (
     ProductCreate,
     ProductOut,
 )
+from connexportal.embed.api.webhook_endpoint_schemas import (
+    WebhookEndpointCreate,
+    WebhookEndpointList,
+    WebhookEndpointOut,
+    WebhookEndpointWithSecret,
+    WebhookTestAccepted,
+)
 
 API_VERSION = "1.0.0"
 SECURITY_SCHEME = "partnerApiKey"
@@ -73,6 +82,7 @@ REQUEST_MODELS: tuple[type[BaseModel], ...] = (
     EmbedSessionCreate,
     ProductCreate,
     OrderImportCreate,
+    WebhookEndpointCreate,
 )
 RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     MerchantOut,
@@ -83,6 +93,10 @@ RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     ProductOut,
     OrderImportAccepted,
     OrderImportOut,
+    WebhookEndpointList,
+    WebhookEndpointOut,
+    WebhookEndpointWithSecret,
+    WebhookTestAccepted,
     Problem,
 )
 
@@ -102,6 +116,18 @@ EXAMPLE_MERCHANT = {
 }
 EXAMPLE_IMPORT_ID = "4f1c7a52-8a3e-4d55-9d0c-51c1e2f0b7aa"
 EXAMPLE_IMPORT_URL = f"https://portal.example.com/api/v1/order-imports/{EXAMPLE_IMPORT_ID}"
+EXAMPLE_ENDPOINT_ID = "0b9d6c1e-5f7a-4e0b-a3c2-7d41e8f6a915"
+EXAMPLE_ENDPOINT = {
+    "id": EXAMPLE_ENDPOINT_ID,
+    "url": "https://hooks.partner.example/connex",
+    "description": "Production receiver",
+    "event_types": ["sync_finished", "sync_failed"],
+    "is_active": True,
+    "previous_secret_expires_at": None,
+    "created_at": "2026-03-02T14:05:09.120000Z",
+}
+# The base64 of "an-example-secret-not-a-real-one".
+EXAMPLE_SECRET = "whsec_YW4tZXhhbXBsZS1zZWNyZXQtbm90LWEtcmVhbC1vbmU="
 
 
 @dataclass(frozen=True)
@@ -112,8 +138,9 @@ class Operation:
     summary: str
     description: str
     status: int
-    response: type[BaseModel]
-    example_response: dict[str, Any]
+    # None for an answer with no body (204).
+    response: type[BaseModel] | None
+    example_response: dict[str, Any] | None
     problems: tuple[ProblemKind, ...]
     body: type[BaseModel] | None = None
     example_body: dict[str, Any] | None = None
@@ -121,6 +148,7 @@ class Operation:
     example_query: str = ""
     takes_external_id: bool = False
     takes_import_id: bool = False
+    takes_endpoint_id: bool = False
     idempotent: bool = False
     tag: str = "Merchants"
 
@@ -468,6 +496,110 @@ OPERATIONS: tuple[Operation, ...] = (
 )
 
 
+WEBHOOK_OPERATIONS: tuple[Operation, ...] = (
+    Operation(
+        method="post",
+        path="/webhook-endpoints",
+        operation_id="createWebhookEndpoint",
+        summary="Add a webhook endpoint",
+        description=(
+            "Events are POSTed to this URL, signed as Standard Webhooks says (webhook-id, webhook-timestamp, "
+            "webhook-signature), with the secret in this answer: it is shown this once, so store it now. "
+            "The URL must be https and resolve to public addresses only (422 otherwise). "
+            "Not idempotent, because the answer holds a secret that is never stored to replay: "
+            "list your endpoints before retrying."
+        ),
+        status=201,
+        response=WebhookEndpointWithSecret,
+        example_response={**EXAMPLE_ENDPOINT, "secret": EXAMPLE_SECRET},
+        problems=(WEBHOOK_ENDPOINT_LIMIT,),
+        body=WebhookEndpointCreate,
+        example_body={
+            "url": "https://hooks.partner.example/connex",
+            "description": "Production receiver",
+            "event_types": ["sync_finished", "sync_failed"],
+        },
+        tag="Webhooks",
+    ),
+    Operation(
+        method="get",
+        path="/webhook-endpoints",
+        operation_id="listWebhookEndpoints",
+        summary="List webhook endpoints",
+        description="Your webhook endpoints, oldest first. Secrets are never listed.",
+        status=200,
+        response=WebhookEndpointList,
+        example_response={"items": [EXAMPLE_ENDPOINT]},
+        problems=(),
+        tag="Webhooks",
+    ),
+    Operation(
+        method="get",
+        path="/webhook-endpoints/{id}",
+        operation_id="getWebhookEndpoint",
+        summary="Get a webhook endpoint",
+        description="One of your webhook endpoints, without its secret.",
+        status=200,
+        response=WebhookEndpointOut,
+        example_response=EXAMPLE_ENDPOINT,
+        problems=(NOT_FOUND,),
+        takes_endpoint_id=True,
+        tag="Webhooks",
+    ),
+    Operation(
+        method="delete",
+        path="/webhook-endpoints/{id}",
+        operation_id="deleteWebhookEndpoint",
+        summary="Delete a webhook endpoint",
+        description="Nothing more is sent to it, retries of earlier events included.",
+        status=204,
+        response=None,
+        example_response=None,
+        problems=(NOT_FOUND,),
+        takes_endpoint_id=True,
+        tag="Webhooks",
+    ),
+    Operation(
+        method="post",
+        path="/webhook-endpoints/{id}/test",
+        operation_id="testWebhookEndpoint",
+        summary="Send a test event",
+        description=(
+            "Queues a ping event for this endpoint alone, whatever types it subscribes to, signed and retried "
+            'like any other event. Its data is {"endpoint_id": ...}; merchant is null.'
+        ),
+        status=202,
+        response=WebhookTestAccepted,
+        example_response={"event_id": "7c0f4a9e-2b61-4d8a-9f15-3e6b2c8d1a47", "delivery_id": 1042},
+        problems=(NOT_FOUND, WEBHOOK_ENDPOINT_DISABLED),
+        takes_endpoint_id=True,
+        tag="Webhooks",
+    ),
+    Operation(
+        method="post",
+        path="/webhook-endpoints/{id}/rotate-secret",
+        operation_id="rotateWebhookEndpointSecret",
+        summary="Rotate the signing secret",
+        description=(
+            "A new secret, in this answer only. For the next 24 hours every event is signed with both the new "
+            "and the previous secret (two signatures in webhook-signature), so switch your receiver to the new "
+            "one within that time; after previous_secret_expires_at only the new one signs."
+        ),
+        status=200,
+        response=WebhookEndpointWithSecret,
+        example_response={
+            **EXAMPLE_ENDPOINT,
+            "previous_secret_expires_at": "2026-03-03T14:05:09.120000Z",
+            "secret": EXAMPLE_SECRET,
+        },
+        problems=(NOT_FOUND,),
+        takes_endpoint_id=True,
+        tag="Webhooks",
+    ),
+)
+OPERATIONS = OPERATIONS + WEBHOOK_OPERATIONS
+
+
 def _component_schemas() -> dict[str, Any]:
     inputs = [(model, "validation") for model in REQUEST_MODELS]
     outputs = [(model, "serialization") for model in RESPONSE_MODELS]
@@ -535,6 +667,17 @@ def _parameters(operation: Operation) -> list[dict[str, Any]]:
                 "example": EXAMPLE_IMPORT_ID,
             }
         )
+    if operation.takes_endpoint_id:
+        parameters.append(
+            {
+                "name": "id",
+                "in": "path",
+                "required": True,
+                "description": "The endpoint's id, from the answer that created it or from the list.",
+                "schema": {"type": "string", "format": "uuid"},
+                "example": EXAMPLE_ENDPOINT_ID,
+            }
+        )
     if operation.query is not None:
         for name, schema in operation.query.model_json_schema()["properties"].items():
             parameters.append(
@@ -570,12 +713,17 @@ def _parameters(operation: Operation) -> list[dict[str, Any]]:
 
 def _operation_object(operation: Operation) -> dict[str, Any]:
     success: dict[str, Any] = {
-        "description": {201: "Created", 202: "Accepted"}.get(operation.status, "OK"),
+        "description": {201: "Created", 202: "Accepted", 204: "No Content"}.get(operation.status, "OK"),
         "headers": _rate_limit_headers(),
-        "content": {"application/json": {"schema": _ref(operation.response), "example": operation.example_response}},
     }
+    if operation.response is not None:
+        success["content"] = {
+            "application/json": {"schema": _ref(operation.response), "example": operation.example_response}
+        }
     if operation.operation_id == "createMerchant":
         success["headers"]["Location"] = {"description": "The new merchant's URL.", "schema": {"type": "string"}}
+    if operation.operation_id == "createWebhookEndpoint":
+        success["headers"]["Location"] = {"description": "The new endpoint's URL.", "schema": {"type": "string"}}
     responses: dict[str, Any] = {str(operation.status): success}
     by_status: dict[int, list[ProblemKind]] = {}
     for kind in operation.all_problems:
@@ -621,7 +769,7 @@ def document() -> dict[str, Any]:
             "version": API_VERSION,
             "description": (
                 "Server-to-server API for partners: provision merchants, mint embed sessions, list merchants' "
-                "connections and add products to them. "
+                "connections and add products to them, and choose where their events are sent as webhooks. "
                 "Authenticate with your API key as a Bearer token. Errors are RFC 9457 problem details. "
                 f"Each key may make {settings.PARTNER_API_RATE_LIMIT} requests per "
                 f"{ratelimit.WINDOW_SECONDS} seconds. Human docs: /api/v1/docs."
@@ -634,6 +782,7 @@ def document() -> dict[str, Any]:
             {"name": "Embed sessions", "description": "Single-use launch URLs for the embedded portal."},
             {"name": "Order imports", "description": "Orders sent to Connex in bulk, as a background job."},
             {"name": "Connections and products", "description": "Merchants' connections, and their products."},
+            {"name": "Webhooks", "description": "Where your merchants' events are sent, signed (Standard Webhooks)."},
             {"name": "Documentation", "description": "This API, described."},
         ],
         "paths": paths,
@@ -655,7 +804,8 @@ def document() -> dict[str, Any]:
 
 
 def _curl(operation: Operation, base_url: str) -> str:
-    path = operation.path.replace("{external_id}", "acme-001").replace("{id}", EXAMPLE_IMPORT_ID)
+    path = operation.path.replace("{external_id}", "acme-001")
+    path = path.replace("{id}", EXAMPLE_ENDPOINT_ID if operation.takes_endpoint_id else EXAMPLE_IMPORT_ID)
     lines = [f"curl -sS -X {operation.method.upper()} {shlex.quote(base_url + path + operation.example_query)}"]
     lines.append('-H "Authorization: Bearer $CONNEX_PORTAL_API_KEY"')
     if operation.idempotent:
@@ -719,7 +869,9 @@ def docs_context(request: HttpRequest) -> dict[str, Any]:
             "idempotent": operation.idempotent,
             "curl": _curl(operation, base_url),
             "status": operation.status,
-            "example_response": json.dumps(operation.example_response, indent=2),
+            "example_response": json.dumps(operation.example_response, indent=2)
+            if operation.example_response is not None
+            else "",
             "problems": operation.all_problems,
         }
         for operation in OPERATIONS

@@ -96,6 +96,18 @@ CONNEX_UNAVAILABLE = ProblemKind(
     503,
     "Connex did not answer, or answered with an error; nothing is known to have changed. Retry after Retry-After.",
 )
+WEBHOOK_ENDPOINT_LIMIT = ProblemKind(
+    "webhook-endpoint-limit",
+    "Too many webhook endpoints",
+    409,
+    "You have as many webhook endpoints as a partner may; delete one first.",
+)
+WEBHOOK_ENDPOINT_DISABLED = ProblemKind(
+    "webhook-endpoint-disabled",
+    "Webhook endpoint disabled",
+    409,
+    "Nothing is sent to a disabled webhook endpoint, test events included.",
+)
 
 PROBLEM_KINDS = (
     MALFORMED_REQUEST,
@@ -115,6 +127,8 @@ PROBLEM_KINDS = (
     CONNEX_FORBIDDEN,
     CONNEX_REFUSED,
     CONNEX_UNAVAILABLE,
+    WEBHOOK_ENDPOINT_LIMIT,
+    WEBHOOK_ENDPOINT_DISABLED,
 )
 
 

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from connexportal.embed.api import order_imports, views
+from connexportal.embed.api import order_imports, views, webhook_endpoints
 
 app_name = "api"
 
@@ -18,6 +18,18 @@ urlpatterns = [
     ),
     path("order-imports/<str:import_id>", order_imports.order_import, name="order-import"),
     path("embed-sessions", views.embed_sessions, name="embed-sessions"),
+    path("webhook-endpoints", webhook_endpoints.webhook_endpoints, name="webhook-endpoints"),
+    path("webhook-endpoints/<str:endpoint_id>", webhook_endpoints.webhook_endpoint, name="webhook-endpoint"),
+    path(
+        "webhook-endpoints/<str:endpoint_id>/test",
+        webhook_endpoints.webhook_endpoint_test,
+        name="webhook-endpoint-test",
+    ),
+    path(
+        "webhook-endpoints/<str:endpoint_id>/rotate-secret",
+        webhook_endpoints.webhook_endpoint_secret_rotation,
+        name="webhook-endpoint-rotate-secret",
+    ),
     path("openapi.json", views.openapi_json, name="openapi"),
     path("docs", views.docs, name="docs"),
     # Anything else under /api/v1/ answers in JSON too, never with the site's HTML 404 page.

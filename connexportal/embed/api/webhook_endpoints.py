@@ -1,0 +1,134 @@
+"""Partner API: webhook endpoints (GET/POST /webhook-endpoints, GET/DELETE /webhook-endpoints/{id},
+POST /webhook-endpoints/{id}/test and /rotate-secret).
+
+A signing secret is in the answer that made it (creation, rotation) and nowhere else: not in
+any later answer, and not in the idempotency store, so these calls take no Idempotency-Key.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils import translation
+
+from connexportal.activity.services import Actor
+from connexportal.embed.api.http import endpoint, json_response, parse_body
+from connexportal.embed.api.problems import (
+    NOT_FOUND,
+    VALIDATION,
+    WEBHOOK_ENDPOINT_DISABLED,
+    WEBHOOK_ENDPOINT_LIMIT,
+    ApiProblem,
+)
+from connexportal.embed.api.webhook_endpoint_schemas import (
+    WebhookEndpointCreate,
+    WebhookEndpointList,
+    WebhookEndpointOut,
+    WebhookEndpointWithSecret,
+    WebhookTestAccepted,
+)
+from connexportal.webhooks import endpoints as services
+from connexportal.webhooks.models import WebhookEndpoint
+
+
+def endpoint_out(webhook_endpoint: WebhookEndpoint) -> WebhookEndpointOut:
+    return WebhookEndpointOut(
+        id=str(webhook_endpoint.pk),
+        url=webhook_endpoint.url,
+        description=webhook_endpoint.description,
+        event_types=webhook_endpoint.event_types,
+        is_active=webhook_endpoint.is_active,
+        previous_secret_expires_at=webhook_endpoint.previous_secret_expires_at,
+        created_at=webhook_endpoint.created_at,
+    )
+
+
+def with_secret(webhook_endpoint: WebhookEndpoint, secret: str) -> WebhookEndpointWithSecret:
+    return WebhookEndpointWithSecret(**endpoint_out(webhook_endpoint).model_dump(), secret=secret)
+
+
+def _get(partner, endpoint_id: str) -> WebhookEndpoint:
+    try:
+        return services.endpoint_get(partner=partner, endpoint_id=endpoint_id)
+    except services.EndpointNotFound:
+        raise _not_found(endpoint_id) from None
+
+
+def _not_found(endpoint_id: str) -> ApiProblem:
+    return ApiProblem(NOT_FOUND, f"You have no webhook endpoint {endpoint_id!r}; list them at /webhook-endpoints.")
+
+
+def endpoint_list(request: HttpRequest, partner) -> HttpResponse:
+    items = [endpoint_out(found) for found in services.endpoint_list(partner=partner)]
+    return json_response(WebhookEndpointList(items=items))
+
+
+def endpoint_create(request: HttpRequest, partner) -> HttpResponse:
+    body, _data = parse_body(request, WebhookEndpointCreate)
+    try:
+        # Field messages from the model's validators (the URL policy among them), in the API's English.
+        with translation.override("en"):
+            created, secret = services.endpoint_create(
+                partner=partner,
+                url=body.url,
+                description=body.description,
+                event_types=list(body.event_types),
+                actor=Actor.from_request(request),
+            )
+    except services.EndpointLimit as exc:
+        raise ApiProblem(
+            WEBHOOK_ENDPOINT_LIMIT, f"A partner may have {exc.args[0]} webhook endpoints; delete one first."
+        ) from None
+    except ValidationError as exc:
+        with translation.override("en"):
+            errors = {field: [str(message) for message in messages] for field, messages in exc.message_dict.items()}
+        count = len(errors)
+        raise ApiProblem(
+            VALIDATION,
+            f"{count} field{'s' if count != 1 else ''} {'are' if count != 1 else 'is'} invalid; see errors.",
+            errors=errors,
+        ) from None
+    response = json_response(with_secret(created, secret), status=201)
+    response["Location"] = request.build_absolute_uri(reverse("api:webhook-endpoint", args=[created.pk]))
+    return response
+
+
+def endpoint_get(request: HttpRequest, partner, endpoint_id: str) -> HttpResponse:
+    return json_response(endpoint_out(_get(partner, endpoint_id)))
+
+
+def endpoint_delete(request: HttpRequest, partner, endpoint_id: str) -> HttpResponse:
+    try:
+        services.endpoint_delete(partner=partner, endpoint_id=endpoint_id, actor=Actor.from_request(request))
+    except services.EndpointNotFound:
+        raise _not_found(endpoint_id) from None
+    return HttpResponse(status=204)
+
+
+def endpoint_test(request: HttpRequest, partner, endpoint_id: str) -> HttpResponse:
+    try:
+        delivery = services.endpoint_ping(partner=partner, endpoint_id=endpoint_id)
+    except services.EndpointNotFound:
+        raise _not_found(endpoint_id) from None
+    except services.EndpointDisabled:
+        raise ApiProblem(
+            WEBHOOK_ENDPOINT_DISABLED, f"The webhook endpoint {endpoint_id} is disabled, so nothing is sent to it."
+        ) from None
+    return json_response(WebhookTestAccepted(event_id=str(delivery.event_id), delivery_id=delivery.pk), status=202)
+
+
+def endpoint_secret_rotate(request: HttpRequest, partner, endpoint_id: str) -> HttpResponse:
+    try:
+        rotated, secret = services.endpoint_rotate_secret(
+            partner=partner, endpoint_id=endpoint_id, actor=Actor.from_request(request)
+        )
+    except services.EndpointNotFound:
+        raise _not_found(endpoint_id) from None
+    return json_response(with_secret(rotated, secret))
+
+
+webhook_endpoints = endpoint(get=endpoint_list, post=endpoint_create)
+webhook_endpoint = endpoint(get=endpoint_get, delete=endpoint_delete)
+webhook_endpoint_test = endpoint(post=endpoint_test)
+webhook_endpoint_secret_rotation = endpoint(post=endpoint_secret_rotate)
