@@ -21,6 +21,7 @@ from connexportal.accounts.models import (
     Theme,
 )
 from connexportal.portal.credentials import Credentials
+from connexportal.webhooks.models import EventType, WebhookEndpoint
 
 
 def _environment_choices() -> list[tuple[str, str]]:
@@ -196,3 +197,22 @@ class PreviewForm(forms.Form):
             else:
                 values[name] = value if name not in self.errors and value else getattr(partner, name)
         return values
+
+
+class WebhookEndpointForm(forms.Form):
+    url = forms.URLField(
+        label=_("URL"),
+        max_length=WebhookEndpoint._meta.get_field("url").max_length,
+        assume_scheme="https",
+        help_text=WebhookEndpoint._meta.get_field("url").help_text,
+    )
+    description = forms.CharField(
+        label=_("Description"), max_length=WebhookEndpoint._meta.get_field("description").max_length, required=False
+    )
+    event_types = forms.MultipleChoiceField(
+        label=_("Event types"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        choices=[(value, label) for value, label in EventType.choices if value != EventType.PING],
+        help_text=_("None ticked: every event type, including ones added later."),
+    )

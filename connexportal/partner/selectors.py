@@ -26,10 +26,13 @@ from connexportal.accounts.models import Merchant, Partner, PartnerApiKey
 from connexportal.activity.models import ActivityEntry
 from connexportal.activity.selectors import merchant_activity
 from connexportal.portal.services import ConnectionsResult, ConnectionView, RunView, connections_list
+from connexportal.webhooks.endpoints import endpoint_get
+from connexportal.webhooks.models import WebhookDelivery
 
 MERCHANTS_PER_PAGE = 25
 ACTIVITY_PER_PAGE = 20
 RECENT_RUNS = 10
+DELIVERIES_PER_PAGE = 25
 HEALTH_TTL = 60
 UNKNOWN_HEALTH_TTL = 15
 
@@ -187,3 +190,24 @@ def api_key_for_partner(*, partner: Partner, key_id: int) -> PartnerApiKey:
     if key is None:
         raise Http404("No such API key.")
     return key
+
+
+def webhook_deliveries_page(*, partner: Partner, page: str | int | None, endpoint_id: str = "") -> Page:
+    """The partner's delivery log, one row per attempt, newest first (optionally one endpoint's)."""
+    deliveries = (
+        WebhookDelivery.objects.filter(partner=partner)
+        .select_related("event__merchant", "endpoint")
+        .order_by("-scheduled_at", "-attempt", "-pk")
+    )
+    if endpoint_id:
+        deliveries = deliveries.filter(endpoint=endpoint_get(partner=partner, endpoint_id=endpoint_id))
+    return Paginator(deliveries, DELIVERIES_PER_PAGE).get_page(page)
+
+
+def webhook_delivery_for_partner(*, partner: Partner, delivery_id: int) -> WebhookDelivery:
+    delivery = (
+        WebhookDelivery.objects.select_related("event", "endpoint").filter(partner=partner, pk=delivery_id).first()
+    )
+    if delivery is None:
+        raise Http404("No such delivery.")
+    return delivery

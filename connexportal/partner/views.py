@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -29,10 +29,12 @@ from connexportal.accounts.models import Partner
 from connexportal.activity.services import Actor
 from connexportal.embed.api.services import CredentialsIncomplete, MerchantExists, MerchantInactive
 from connexportal.partner import selectors, services
-from connexportal.partner.forms import ApiKeyForm, BrandingForm, MerchantForm, PreviewForm
+from connexportal.partner.forms import ApiKeyForm, BrandingForm, MerchantForm, PreviewForm, WebhookEndpointForm
 from connexportal.partner.preview import SAMPLE_CONNECTIONS
 from connexportal.portal.credentials import CredentialsRefused
 from connexportal.portal.services import connections_list
+from connexportal.webhooks import endpoints
+from connexportal.webhooks.delivery import delivery_retry_now
 
 
 def partner_console(view=None, *, admin: bool = False):
@@ -297,3 +299,118 @@ def branding_preview_theme(request: HttpRequest, partner: Partner) -> HttpRespon
     response = HttpResponse(css, content_type="text/css; charset=utf-8")
     response["Cache-Control"] = "private, max-age=300"
     return response
+
+
+# --- Webhooks -----------------------------------------------------------------------------
+
+
+def _endpoint(partner: Partner, endpoint_id: str):
+    try:
+        return endpoints.endpoint_get(partner=partner, endpoint_id=endpoint_id)
+    except endpoints.EndpointNotFound:
+        raise Http404("No such webhook endpoint.") from None
+
+
+def _webhooks_page(request: HttpRequest, partner: Partner, form: WebhookEndpointForm, *, secret=None, status=200):
+    """The endpoints page; a new or rotated secret is shown on this answer only, never cached."""
+    context = {
+        "nav": "webhooks",
+        "partner": partner,
+        "form": form,
+        "endpoints": endpoints.endpoint_list(partner=partner),
+        "secret": secret,
+    }
+    response = render(request, "partner/webhooks.html", context, status=status)
+    add_never_cache_headers(response)
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@partner_console(admin=True)
+def webhooks(request: HttpRequest, partner: Partner) -> HttpResponse:
+    form = WebhookEndpointForm(request.POST or None)
+    if request.method != "POST" or not form.is_valid():
+        return _webhooks_page(request, partner, form, status=422 if form.errors else 200)
+    try:
+        endpoint, secret = endpoints.endpoint_create(
+            partner=partner,
+            url=form.cleaned_data["url"],
+            description=form.cleaned_data["description"],
+            event_types=form.cleaned_data["event_types"],
+            actor=Actor.from_request(request),
+        )
+    except ValidationError as exc:
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+        return _webhooks_page(request, partner, form, status=422)
+    except endpoints.EndpointLimit as exc:
+        form.add_error(
+            None, _("You have the most endpoints allowed (%(limit)s): remove one first.") % {"limit": exc.args[0]}
+        )
+        return _webhooks_page(request, partner, form, status=422)
+    return _webhooks_page(request, partner, WebhookEndpointForm(), secret={"endpoint": endpoint, "value": secret})
+
+
+@require_POST
+@partner_console(admin=True)
+def webhook_rotate(request: HttpRequest, partner: Partner, endpoint_id: str) -> HttpResponse:
+    endpoint = _endpoint(partner, endpoint_id)
+    endpoint, secret = endpoints.endpoint_rotate_secret(
+        partner=partner, endpoint_id=str(endpoint.pk), actor=Actor.from_request(request)
+    )
+    return _webhooks_page(
+        request, partner, WebhookEndpointForm(), secret={"endpoint": endpoint, "value": secret, "rotated": True}
+    )
+
+
+@require_POST
+@partner_console(admin=True)
+def webhook_delete(request: HttpRequest, partner: Partner, endpoint_id: str) -> HttpResponse:
+    endpoint = _endpoint(partner, endpoint_id)
+    endpoints.endpoint_delete(partner=partner, endpoint_id=str(endpoint.pk), actor=Actor.from_request(request))
+    messages.success(request, _("The endpoint %(url)s is removed: nothing more is sent to it.") % {"url": endpoint.url})
+    return redirect("partner:webhooks")
+
+
+@require_POST
+@partner_console(admin=True)
+def webhook_test(request: HttpRequest, partner: Partner, endpoint_id: str) -> HttpResponse:
+    endpoint = _endpoint(partner, endpoint_id)
+    try:
+        endpoints.endpoint_ping(partner=partner, endpoint_id=str(endpoint.pk))
+    except endpoints.EndpointDisabled:
+        messages.error(
+            request, _("The endpoint %(url)s is disabled, so nothing is sent to it.") % {"url": endpoint.url}
+        )
+        return redirect("partner:webhooks")
+    messages.success(
+        request, _("A test event is on its way to %(url)s; its delivery shows below.") % {"url": endpoint.url}
+    )
+    return redirect(f"{reverse('partner:webhook-deliveries')}?{urlencode({'endpoint': endpoint.pk})}")
+
+
+@require_GET
+@partner_console(admin=True)
+def webhook_deliveries(request: HttpRequest, partner: Partner) -> HttpResponse:
+    endpoint_id = request.GET.get("endpoint", "")
+    endpoint = _endpoint(partner, endpoint_id) if endpoint_id else None
+    page = selectors.webhook_deliveries_page(partner=partner, page=request.GET.get("page"), endpoint_id=endpoint_id)
+    context = {"nav": "webhooks", "partner": partner, "page": page, "endpoint": endpoint}
+    return render(request, _partial(request, "partner/webhook_deliveries.html", "results"), context)
+
+
+@require_POST
+@partner_console(admin=True)
+def webhook_redeliver(request: HttpRequest, partner: Partner, delivery_id: int) -> HttpResponse:
+    delivery = selectors.webhook_delivery_for_partner(partner=partner, delivery_id=delivery_id)
+    if delivery_retry_now(event=delivery.event, endpoint=delivery.endpoint, redeliver=True):
+        messages.success(request, _("The event is being sent again; the new attempt shows below."))
+    else:
+        messages.error(request, _("Not sent again: an attempt is on its way now, or the endpoint was removed."))
+    return redirect(
+        request.POST.get("next") if _is_console_path(request.POST.get("next", "")) else "partner:webhook-deliveries"
+    )
+
+
+def _is_console_path(path: str) -> bool:
+    return path.startswith(reverse("partner:webhook-deliveries")) and "//" not in path
