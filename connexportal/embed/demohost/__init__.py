@@ -2,7 +2,9 @@
 
 It does what a partner's app does, and nothing more: its server mints a launch URL through the
 partner API with the partner's key (which never reaches the browser), and its page mounts the
-portal with ``/static/connex-embed.js`` served by the portal, logging the events it hears.
+portal with ``/static/connex-embed.js`` served by the portal, logging the events it hears. Its
+``/webhooks`` receives the portal's webhooks and verifies each with the standardwebhooks
+package, as the README tells partners to, logging what it received.
 Served by ``manage.py run_demo_host``; the browser tests serve it on a second origin too.
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 import html
 import json
 import logging
+from collections import deque
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,6 +22,7 @@ from string import Template
 from urllib.parse import urlsplit
 
 import httpx
+from standardwebhooks import Webhook, WebhookVerificationError
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +33,7 @@ STATIC_FILES = {
 }
 LANGUAGES = (("", "Partner default"), ("en", "English"), ("es", "Español"), ("fr", "Français"))
 MAX_BODY = 4096
+MAX_WEBHOOK_BODY = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,8 @@ class DemoHost:
     api_key: str
     merchants: tuple[str, ...]
     user_email: str = "demo.user@partner.example"
+    # The whsec_ secret of the demo partner's webhook endpoint; empty refuses every webhook.
+    webhook_secret: str = ""
 
     @property
     def portal_origin(self) -> str:
@@ -110,6 +117,9 @@ class DemoHostHandler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.NOT_FOUND, b"Not found\n", "text/plain; charset=utf-8")
 
     def do_POST(self) -> None:
+        if urlsplit(self.path).path == "/webhooks":
+            self._webhook()
+            return
         if urlsplit(self.path).path != "/sessions":
             self._send(HTTPStatus.NOT_FOUND, b"Not found\n", "text/plain; charset=utf-8")
             return
@@ -138,6 +148,25 @@ class DemoHostHandler(BaseHTTPRequestHandler):
             return
         self._json(HTTPStatus.CREATED, session)
 
+    def _webhook(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_WEBHOOK_BODY:
+            self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, b"Too large\n", "text/plain; charset=utf-8")
+            return
+        body = self.rfile.read(length)
+        try:
+            if not self.server.host.webhook_secret:
+                raise WebhookVerificationError("no webhook secret configured")
+            event = Webhook(self.server.host.webhook_secret).verify(body, dict(self.headers.items()))
+        except (WebhookVerificationError, ValueError) as exc:
+            logger.warning("demo host: webhook refused: %s", exc or type(exc).__name__)
+            self._send(HTTPStatus.BAD_REQUEST, b"Signature not verified\n", "text/plain; charset=utf-8")
+            return
+        merchant = (event.get("merchant") or {}).get("external_id") or "-"
+        logger.info("demo host: webhook %s for %s, id %s (verified)", event.get("type"), merchant, event.get("id"))
+        self.server.webhooks_received.append(event)
+        self._send(HTTPStatus.NO_CONTENT, b"", "text/plain; charset=utf-8")
+
     def _json(self, status: HTTPStatus, body: dict) -> None:
         self._send(status, json.dumps(body).encode(), "application/json")
 
@@ -163,6 +192,8 @@ class DemoHostServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], host: DemoHost, *, http: httpx.Client | None = None) -> None:
         # Set before binding: a failed bind calls server_close.
         self.host = host
+        # The verified events, newest last (the tests read them; the log shows them in make run).
+        self.webhooks_received: deque[dict] = deque(maxlen=100)
         self._own_http = http is None
         self.http = http or httpx.Client(timeout=httpx.Timeout(10.0))
         super().__init__(address, DemoHostHandler)

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from connexportal.accounts.models import ConnexAccount, Merchant, Partner, PartnerApiKey, User, hash_api_key
+from connexportal.webhooks.models import WebhookEndpoint
 
 DEMO_STAFF = ("admin@demo.test", "demo-admin")
 # The demo partner's API key is fixed, like the demo logins, so the demo host page can use it.
@@ -13,6 +14,10 @@ DEMO_PARTNER_KEY = "cxp_demo00000000_demo-partner-key-for-local-use-only"
 DEMO_PARTNER_LOGIN = ("partner@demo.test", "demo-partner")
 # The demo partner app (run_demo_host) serves on this port unless told otherwise; make run passes its own.
 DEMO_HOST_PORT = 8001
+# The demo partner app receives every event at /webhooks and verifies it with this secret (the
+# base64 of "demo-partner-webhook-key-for-local-use"), fixed like the API key.
+DEMO_WEBHOOK_SECRET = "whsec_ZGVtby1wYXJ0bmVyLXdlYmhvb2sta2V5LWZvci1sb2NhbC11c2U="
+DEMO_WEBHOOK_DESCRIPTION = "The demo partner app (run_demo_host)"
 # Each demo merchant sits on its own sandbox account (seeded by seed_sandbox) with different data.
 DEMO_MERCHANTS = (
     {
@@ -35,6 +40,10 @@ DEMO_MERCHANTS = (
 def demo_partner_origins(port: int) -> tuple[str, ...]:
     """Where the demo partner app on ``port`` runs: both names of this machine, as browsers tell them apart."""
     return (f"http://localhost:{port}", f"http://127.0.0.1:{port}")
+
+
+def demo_webhook_url(port: int) -> str:
+    return f"http://localhost:{port}/webhooks"
 
 
 class Command(BaseCommand):
@@ -92,6 +101,15 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Partner {partner.name}: API key {DEMO_PARTNER_KEY} (embeds from {', '.join(partner.origins)})"
         )
+        endpoint, _ = WebhookEndpoint.objects.update_or_create(
+            partner=partner,
+            description=DEMO_WEBHOOK_DESCRIPTION,
+            defaults={"url": demo_webhook_url(demo_host_port), "event_types": [], "is_active": True},
+        )
+        endpoint.set_secret(DEMO_WEBHOOK_SECRET)
+        endpoint.previous_secret_encrypted, endpoint.previous_secret_expires_at = "", None
+        endpoint.save()
+        self.stdout.write(f"Partner {partner.name}: webhooks to {endpoint.url}")
         return partner
 
     def seed_partner_user(self, partner: Partner) -> None:

@@ -1,6 +1,11 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from connexportal.core.management.commands.seed_demo import DEMO_HOST_PORT, DEMO_MERCHANTS, DEMO_PARTNER_KEY
+from connexportal.core.management.commands.seed_demo import (
+    DEMO_HOST_PORT,
+    DEMO_MERCHANTS,
+    DEMO_PARTNER_KEY,
+    DEMO_WEBHOOK_SECRET,
+)
 from connexportal.embed.demohost import DemoHost, DemoHostServer
 
 
@@ -22,17 +27,33 @@ class Command(BaseCommand):
             "--api-key", default=DEMO_PARTNER_KEY, help="The partner API key (default: the demo partner's)."
         )
         parser.add_argument(
+            "--webhook-secret",
+            default=DEMO_WEBHOOK_SECRET,
+            help="The whsec_ secret events to /webhooks are verified with (default: the demo partner's).",
+        )
+        parser.add_argument(
             "--merchant",
             action="append",
             dest="merchants",
             help="A merchant external id the page offers (repeatable; default: the demo merchants).",
         )
 
-    def handle(self, *args, port: int, bind: str, portal: str, api_key: str, merchants: list[str] | None, **options):
+    def handle(
+        self,
+        *args,
+        port: int,
+        bind: str,
+        portal: str,
+        api_key: str,
+        webhook_secret: str,
+        merchants: list[str] | None,
+        **options,
+    ):
         host = DemoHost(
             portal_url=portal.rstrip("/"),
             api_key=api_key,
             merchants=tuple(merchants or [spec["external_id"] for spec in DEMO_MERCHANTS]),
+            webhook_secret=webhook_secret,
         )
         try:
             server = DemoHostServer((bind, port), host)
@@ -41,6 +62,7 @@ class Command(BaseCommand):
         # localhost, not 127.0.0.1: another site than a portal on 127.0.0.1, as a partner's app is.
         page = f"http://localhost:{port}/" if bind in {"127.0.0.1", "localhost", "::1"} else f"http://{bind}:{port}/"
         self.stdout.write(f"Demo partner app on {page} embedding {host.portal_url} (partner API key {api_key[:16]}…)")
+        self.stdout.write(f"It receives webhooks at {page}webhooks and verifies them with standardwebhooks.")
         self.stdout.write(
             f"The partner must allow that page's origin to embed the portal (seed_demo --demo-host-port {port} does)."
         )
