@@ -34,6 +34,7 @@ _ECHO_SAFE = frozenset(
         "PORT",
         "LOG_LEVEL",
         "CONNEX_RATE_LIMIT",
+        "CONNEX_MAX_THROTTLE_WAIT",
         "ADMIN_URL",
         "SESSION_IDLE_TIMEOUT",
         "TRUSTED_PROXY_COUNT",
@@ -103,6 +104,9 @@ class Config(BaseSettings):
     PORT: int = Field(8000, ge=1, le=65535)
     FIELD_ENCRYPTION_KEYS: CommaList = Field(default_factory=list)
     CONNEX_RATE_LIMIT: float = Field(4.0, ge=0)
+    # Seconds a page may wait for its account's next Connex slot; beyond that it answers at once
+    # with the last known data (or a "busy" message). Background tasks wait up to their call budget.
+    CONNEX_MAX_THROTTLE_WAIT: float = Field(5.0, ge=0, le=30)
     # Days the activity trail (and the webhook log) is kept; a daily task deletes older rows.
     ACTIVITY_RETENTION_DAYS: int = Field(365, ge=1, le=3650)
     LOG_LEVEL: str = "INFO"

@@ -1,7 +1,14 @@
 """Typed client of the Connex REST API. Imports nothing from Django."""
 
 from .client import ConnexClient
-from .errors import ConnexAuthError, ConnexError, ConnexProtocolError, ConnexRejected, ConnexUnavailable
+from .errors import (
+    ConnexAuthError,
+    ConnexError,
+    ConnexProtocolError,
+    ConnexRejected,
+    ConnexThrottled,
+    ConnexUnavailable,
+)
 from .http import close_shared_client, shared_client
 from .keys import order_key, sku_key
 from .models import (
@@ -31,9 +38,9 @@ from .models import (
     UserConnection,
     UserConnectionRef,
 )
-from .ratelimit import RateLimiter
+from .ratelimit import RateLimiter, Throttle, Throttles
 from .results import CreateOrdersResult, Fate, OrderFailure, OrderOutcome
-from .tokens import InMemoryTokenStore, Token, TokenStore, account_key
+from .tokens import InMemoryTokenStore, LoginLocks, Token, TokenStore, account_key
 
 __all__ = [
     "Address",
@@ -43,10 +50,12 @@ __all__ = [
     "ConnexError",
     "ConnexProtocolError",
     "ConnexRejected",
+    "ConnexThrottled",
     "ConnexUnavailable",
     "CreateOrdersResult",
     "Fate",
     "InMemoryTokenStore",
+    "LoginLocks",
     "NewOrder",
     "NewProduct",
     "Order",
@@ -70,6 +79,8 @@ __all__ = [
     "RunNowResponse",
     "ScheduledTask",
     "SubCategoryRef",
+    "Throttle",
+    "Throttles",
     "Token",
     "TokenStore",
     "UpdateSettingsResponse",

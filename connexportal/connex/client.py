@@ -38,7 +38,14 @@ import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from . import routes
-from .errors import ConnexAuthError, ConnexError, ConnexProtocolError, ConnexRejected, ConnexUnavailable
+from .errors import (
+    ConnexAuthError,
+    ConnexError,
+    ConnexProtocolError,
+    ConnexRejected,
+    ConnexThrottled,
+    ConnexUnavailable,
+)
 from .http import DEFAULT_TIMEOUT, new_client, shared_client
 from .keys import order_key
 from .models import (
@@ -62,9 +69,17 @@ from .models import (
     UpdateSettingsResponse,
     UserConnection,
 )
-from .ratelimit import ACCOUNT_LIMITERS, RateLimiter
+from .ratelimit import ACCOUNT_LIMITERS, Throttle, Throttles
 from .results import CreateOrdersResult, Fate, OrderOutcome
-from .tokens import DEFAULT_TOKEN_STORE, LOGIN_FLIGHTS, PROCESS_KEY_SECRET, Token, TokenStore, account_key
+from .tokens import (
+    DEFAULT_TOKEN_STORE,
+    LOGIN_FLIGHTS,
+    PROCESS_KEY_SECRET,
+    LoginLocks,
+    Token,
+    TokenStore,
+    account_key,
+)
 
 log = logging.getLogger("connexportal.connex")
 
@@ -108,6 +123,11 @@ class ConnexClient:
     credentials (see ``tokens.account_key``); processes sharing a token store
     must share it. ``sleep`` and ``clock`` (monotonic seconds) are what the client
     waits and times with; a test passes a fake pair in which sleeping moves the clock.
+
+    ``rate_limiters`` and ``login_locks`` say where each account's throttle and login lock
+    live: in this process by default, in Redis for processes that must share them
+    (shared.py). A call whose throttle wait would exceed ``max_throttle_wait`` seconds (or
+    the call's time budget) raises ConnexThrottled at once, without sending anything.
     """
 
     def __init__(
@@ -121,8 +141,11 @@ class ConnexClient:
         transport: httpx.BaseTransport | None = None,
         token_store: TokenStore | None = None,
         key_secret: bytes = PROCESS_KEY_SECRET,
-        rate_limit: float | RateLimiter | None = routes.REQUESTS_PER_SECOND,
+        rate_limit: float | Throttle | None = routes.REQUESTS_PER_SECOND,
         rate_limit_burst: int = 1,
+        rate_limiters: Throttles = ACCOUNT_LIMITERS,
+        login_locks: LoginLocks = LOGIN_FLIGHTS,
+        max_throttle_wait: float | None = None,
         total_timeout: float | None = 30.0,
         retry_after_cap: float = 20.0,
         backoff_base: float = 0.5,
@@ -136,6 +159,8 @@ class ConnexClient:
             raise ValueError("password is required")
         if max_retries < 0:
             raise ValueError("max_retries must be 0 or more")
+        if max_throttle_wait is not None and max_throttle_wait < 0:
+            raise ValueError("max_throttle_wait must be 0 or more")
         self.base_url = _normalize_base_url(base_url)
         self.username = username
         self._password = password
@@ -151,10 +176,12 @@ class ConnexClient:
         self._store: TokenStore = token_store if token_store is not None else DEFAULT_TOKEN_STORE
         self.token_key = account_key(self.base_url, username, password, secret=key_secret)
         self._account = self.token_key.split(":")[3][:12]
-        if isinstance(rate_limit, RateLimiter):
-            self._limiter: RateLimiter | None = rate_limit
+        self._login_locks = login_locks
+        self._max_throttle_wait = max_throttle_wait
+        if isinstance(rate_limit, Throttle):
+            self._limiter: Throttle | None = rate_limit
         elif rate_limit:
-            self._limiter = ACCOUNT_LIMITERS.for_account(self.token_key, float(rate_limit), rate_limit_burst)
+            self._limiter = rate_limiters.for_account(self.token_key, float(rate_limit), rate_limit_burst)
         else:
             self._limiter = None
 
@@ -176,7 +203,7 @@ class ConnexClient:
 
     def login(self) -> Token:
         """Log in now, even with a token cached, store the new token and return it."""
-        with LOGIN_FLIGHTS.hold(self.token_key):
+        with self._login_locks.hold(self.token_key):
             token = self._login()
             self._store.set(self.token_key, token)
             return token
@@ -477,7 +504,7 @@ class ConnexClient:
         return self._renew_token(stale=token.value if token is not None else None)
 
     def _renew_token(self, *, stale: str | None) -> str:
-        with LOGIN_FLIGHTS.hold(self.token_key):
+        with self._login_locks.hold(self.token_key):
             # Whoever held the lock before us may already have stored a fresh token.
             current = self._store.get(self.token_key)
             if current is not None and current.is_usable() and current.value != stale:
@@ -556,12 +583,8 @@ class ConnexClient:
             if authenticated:
                 token = renewed_token or self._token()
                 headers[routes.AUTH_HEADER] = f"{routes.AUTH_SCHEME} {token}"
-            if self._limiter is not None and not self._wait(self._limiter.reserve(), deadline):
-                raise ConnexUnavailable(
-                    "the client-side rate limit queue is longer than the call's time budget",
-                    request_sent=sent_any,
-                    **context(None),
-                )
+            if self._limiter is not None:
+                self._throttle(deadline, sent_any, context)
             timeout = self._attempt_timeout(deadline)
             if timeout is None:
                 raise ConnexUnavailable(
@@ -666,6 +689,24 @@ class ConnexClient:
     def _backoff(self, retries_done: int) -> float:
         # Full jitter: spreads the retries of many clients hit by the same outage.
         return random.uniform(0, min(self._backoff_cap, self._backoff_base * 2**retries_done))
+
+    def _throttle(
+        self, deadline: float | None, sent_any: bool, context: Callable[[int | None], dict[str, Any]]
+    ) -> None:
+        """Wait for the account's next slot, or raise ConnexThrottled when that is further off than allowed."""
+        assert self._limiter is not None
+        budget = max(0.0, deadline - time.monotonic()) if deadline is not None else None
+        max_wait = min((bound for bound in (self._max_throttle_wait, budget) if bound is not None), default=None)
+        wait = self._limiter.reserve(max_wait)
+        if wait is None:
+            raise ConnexThrottled(
+                f"the account's request rate is taken for more than {max_wait:.1f}s ahead; nothing was sent",
+                retry_after=max_wait,
+                request_sent=sent_any,
+                **context(None),
+            )
+        if wait > 0:
+            self._sleep(wait)
 
     def _wait(self, seconds: float, deadline: float | None) -> bool:
         """Sleep ``seconds`` unless that would overrun the call's budget (then return False)."""

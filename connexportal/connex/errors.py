@@ -108,5 +108,10 @@ class ConnexUnavailable(ConnexError):
         return f"{super().__repr__()[:-1]}, retry_after={self.retry_after!r}, request_sent={self.request_sent!r})"
 
 
+class ConnexThrottled(ConnexUnavailable):
+    """The account's request rate is taken further ahead than the caller may wait: nothing was sent
+    by this attempt. ``retry_after`` is the wait that was allowed; try again after about that long."""
+
+
 class ConnexProtocolError(ConnexError):
     """Connex answered 2xx with a body this client cannot understand."""

@@ -17,7 +17,7 @@ import hmac
 import secrets
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Final, Protocol, runtime_checkable
@@ -120,11 +120,19 @@ def account_key(base_url: str, username: str, password: str, *, secret: bytes = 
     return f"connex:account:v2:{identity}:{credential[:40]}"
 
 
+@runtime_checkable
+class LoginLocks(Protocol):
+    """One login at a time per account key; the waiters then read the token store again."""
+
+    def hold(self, key: str) -> AbstractContextManager[None]: ...
+
+
 class SingleFlight:
     """One lock per key, so only one thread per account logs in while the others wait.
 
     The waiters then read the store again and reuse the token the winner stored.
-    Locks are process-local: with a shared cache, each process logs in at most once.
+    Locks are process-local: with a shared cache, each process logs in at most once
+    (``shared.RedisLoginLocks`` makes it once across processes).
     """
 
     def __init__(self) -> None:

@@ -185,7 +185,7 @@ class _Run:
     def _client(self) -> Any:
         order_import = self.order_import
         try:
-            client = upstream.client_for(getattr(order_import.merchant, "connex_account", None))
+            client = upstream.client_for(getattr(order_import.merchant, "connex_account", None), background=True)
             if order_import.reporting_user_id is None:
                 connection = next(
                     (found for found in client.list_connections() if found.id == order_import.connection_id), None

@@ -32,6 +32,7 @@ from connexportal.connex import (
     ConnexError,
     ConnexProtocolError,
     ConnexRejected,
+    ConnexThrottled,
     ConnexUnavailable,
     routes,
 )
@@ -413,7 +414,8 @@ def _translate(exc: ConnexError, action: Promise) -> UpstreamError:
             % words,
             retryable=True,
         )
-    if isinstance(exc, ConnexUnavailable) and exc.status == 429:
+    # Connex's own 429, or the shared per-account throttle full further ahead than a page may wait.
+    if isinstance(exc, ConnexThrottled) or (isinstance(exc, ConnexUnavailable) and exc.status == 429):
         return UpstreamError(
             # Translators: %(service)s names the sync service; %(action)s is a "Connex action" phrase.
             _("%(service)s is busy and asked us to slow down, so we could not %(action)s. Please try again shortly.")

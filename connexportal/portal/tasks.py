@@ -80,7 +80,7 @@ def watch_run(*, merchant_id: int, connection_id: int, run_id: int, until: str) 
 
 
 def _find_run(merchant: Merchant, connection_id: int, run_id: int) -> RunLog | None:
-    client = upstream.client_for(getattr(merchant, "connex_account", None))
+    client = upstream.client_for(getattr(merchant, "connex_account", None), background=True)
     for connection in client.list_connections():
         if connection.id != connection_id:
             continue

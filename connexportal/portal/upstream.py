@@ -5,12 +5,17 @@ by ``account_key``: an HMAC, under a secret derived from SECRET_KEY, of the acco
 username and password. Credentials nobody has verified are never used: the first use logs in with
 them, and only a login Connex accepts marks them verified.
 
+With the cache in Redis, the rate bucket and the login lock are in that Redis too (connex/shared.py),
+so every gunicorn worker, task worker and machine shares one throttle and one login per account;
+without Redis they are per process, like the local-memory cache.
+
 Only services import this module; views never see a client.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -25,10 +30,13 @@ from connexportal.accounts.branding import service_name
 from connexportal.accounts.models import ConnexAccount
 from connexportal.activity.services import Actor, activity_record
 from connexportal.connex import ConnexClient, account_key
-from connexportal.connex.tokens import Token
+from connexportal.connex.ratelimit import ACCOUNT_LIMITERS, Throttles
+from connexportal.connex.shared import RedisLoginLocks, RedisThrottles, redis_client
+from connexportal.connex.tokens import LOGIN_FLIGHTS, LoginLocks, Token
 
 CLIENT_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 READ_RETRIES = 2
+REDIS_CACHE_BACKEND = "django.core.cache.backends.redis.RedisCache"
 # Connex's figure is 4 requests/s per account (CONNEX_RATE_LIMIT); a burst of that size lets
 # a page and its follow-up call go out at once while the average stays within it.
 _transport_override: httpx.BaseTransport | None = None
@@ -88,7 +96,27 @@ def credentials_key(account: ConnexAccount) -> str:
     return memo[1]
 
 
-def client_for_credentials(base_url: str, username: str, password: str) -> ConnexClient:
+def shared_limits() -> tuple[Throttles, LoginLocks]:
+    """Where throttles and login locks live: the cache's Redis when it has one, else this process."""
+    cache_settings = settings.CACHES["default"]
+    if cache_settings["BACKEND"] != REDIS_CACHE_BACKEND:
+        return ACCOUNT_LIMITERS, LOGIN_FLIGHTS
+    location = cache_settings["LOCATION"]
+    first = location if isinstance(location, str) else location[0]
+    return _redis_limits(first, f"{cache_settings.get('KEY_PREFIX') or 'connexportal'}:connex:")
+
+
+@functools.cache
+def _redis_limits(url: str, prefix: str) -> tuple[Throttles, LoginLocks]:
+    # One Redis connection pool per process, made on first use (after gunicorn has forked).
+    client = redis_client(url)
+    return RedisThrottles(client, prefix=prefix), RedisLoginLocks(client, prefix=prefix)
+
+
+def client_for_credentials(base_url: str, username: str, password: str, *, background: bool = False) -> ConnexClient:
+    """A client of those credentials; ``background`` callers (tasks) wait for the throttle as long
+    as their call's budget allows, page requests at most CONNEX_MAX_THROTTLE_WAIT seconds."""
+    rate_limiters, login_locks = shared_limits()
     return ConnexClient(
         base_url,
         username,
@@ -100,17 +128,23 @@ def client_for_credentials(base_url: str, username: str, password: str) -> Conne
         key_secret=key_secret(),
         rate_limit=settings.CONNEX_RATE_LIMIT or None,
         rate_limit_burst=max(1, int(settings.CONNEX_RATE_LIMIT)),
+        rate_limiters=rate_limiters,
+        login_locks=login_locks,
+        max_throttle_wait=None if background else settings.CONNEX_MAX_THROTTLE_WAIT,
     )
 
 
-def client_for(account: ConnexAccount | None) -> ConnexClient:
+def client_for(account: ConnexAccount | None, *, background: bool = False) -> ConnexClient:
     """A client of the account; unverified credentials are proved by a login first.
 
-    Raises AccountNotConfigured, or the client's ConnexError when the proof fails.
+    Raises AccountNotConfigured, or the client's ConnexError when the proof fails (ConnexThrottled
+    when the account's rate is taken further ahead than the caller may wait).
     """
     if account is None:
         raise AccountNotConfigured(_("This merchant has no %(service)s account yet.") % {"service": service_name()})
-    client = client_for_credentials(base_url_of(account), account.username, account.get_password())
+    client = client_for_credentials(
+        base_url_of(account), account.username, account.get_password(), background=background
+    )
     if account.verified_at is None:
         client.verify()
         if account_mark_verified(account):
