@@ -47,10 +47,10 @@ def test_an_endpoint_is_added_with_its_event_types_and_its_secret_shown_once(par
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
     secret = shown_secret(response)
-    endpoint = WebhookEndpoint.objects.get(partner=demo_partner)
+    endpoint = WebhookEndpoint.objects.get(partner=demo_partner, url=HOOK_URL)
     assert endpoint.url == HOOK_URL and endpoint.event_types == ["sync_failed", "order_import.finished"]
     assert endpoint.get_secret() == secret
-    entry = ActivityEntry.objects.get(action="webhook_endpoint.created", partner=demo_partner)
+    entry = ActivityEntry.objects.get(action="webhook_endpoint.created", partner=demo_partner, target=HOOK_URL)
     assert entry.actor_label == PARTNER_EMAIL and entry.channel == "console"
 
     listing = partner_client.get(reverse("partner:webhooks")).content.decode()
@@ -63,12 +63,12 @@ def test_an_endpoint_url_must_pass_the_webhook_url_policy(partner_client, demo_p
     response = add_endpoint(partner_client)
     assert response.status_code == 422
     assert 'class="error"' in response.content.decode()
-    assert not WebhookEndpoint.objects.filter(partner=demo_partner).exists()
+    assert not WebhookEndpoint.objects.filter(partner=demo_partner, url=HOOK_URL).exists()
 
 
 def test_rotation_shows_the_new_secret_once_and_signs_with_both_for_a_while(partner_client, demo_partner):  # noqa: F811
     old = shown_secret(add_endpoint(partner_client))
-    endpoint = WebhookEndpoint.objects.get(partner=demo_partner)
+    endpoint = WebhookEndpoint.objects.get(partner=demo_partner, url=HOOK_URL)
     response = partner_client.post(reverse("partner:webhook-rotate", args=[endpoint.pk]))
     assert response.status_code == 200 and "no-store" in response["Cache-Control"]
     new = shown_secret(response)
@@ -79,7 +79,7 @@ def test_rotation_shows_the_new_secret_once_and_signs_with_both_for_a_while(part
 
 def test_a_test_event_goes_to_the_endpoint_and_the_log_shows_status_and_response(partner_client, demo_partner):  # noqa: F811
     secret = shown_secret(add_endpoint(partner_client))
-    endpoint = WebhookEndpoint.objects.get(partner=demo_partner)
+    endpoint = WebhookEndpoint.objects.get(partner=demo_partner, url=HOOK_URL)
     response = partner_client.post(reverse("partner:webhook-test", args=[endpoint.pk]))
     assert response.status_code == 302
     assert response["Location"] == f"{reverse('partner:webhook-deliveries')}?endpoint={endpoint.pk}"
@@ -105,9 +105,9 @@ def test_a_test_event_goes_to_the_endpoint_and_the_log_shows_status_and_response
 
 def test_an_endpoint_is_removed(partner_client, demo_partner):  # noqa: F811
     add_endpoint(partner_client)
-    endpoint = WebhookEndpoint.objects.get(partner=demo_partner)
+    endpoint = WebhookEndpoint.objects.get(partner=demo_partner, url=HOOK_URL)
     assert partner_client.post(reverse("partner:webhook-delete", args=[endpoint.pk])).status_code == 302
-    assert not WebhookEndpoint.objects.filter(partner=demo_partner).exists()
+    assert not WebhookEndpoint.objects.filter(partner=demo_partner, url=HOOK_URL).exists()
     assert ActivityEntry.objects.filter(action="webhook_endpoint.deleted", actor_label=PARTNER_EMAIL).exists()
 
 
