@@ -115,7 +115,7 @@ venv: $(VENV)/.installed-dev
 
 run: $(VENV)/.installed-runtime $(MO_FILES)
 	@$(RUN_ENV) $(BIN)/python manage.py migrate --no-input -v 0
-	@$(RUN_ENV) $(BIN)/python manage.py seed_demo --demo-host-port $(DEMO_HOST_PORT)
+	@$(RUN_ENV) $(BIN)/python manage.py seed_demo --demo-host-port $(DEMO_HOST_PORT) --demo-host-webhooks
 	@$(RUN_ENV) $(BIN)/python manage.py prune_activity --schedule
 	@echo ""
 	@echo "Connex Portal is starting on http://$(HOST):$(PORT)/"

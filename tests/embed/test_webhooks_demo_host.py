@@ -55,7 +55,9 @@ def test_the_demo_host_takes_only_events_that_verify(demo_server, settings, secr
 def test_seed_demo_points_the_demo_partners_endpoint_at_the_demo_host(settings):
     settings.DEBUG, settings.CONNEX_SANDBOX = True, False
     call_command("seed_demo", demo_host_port=8601, stdout=io.StringIO())
-    call_command("seed_demo", demo_host_port=8601, stdout=io.StringIO())
+    assert not WebhookEndpoint.objects.exists()
+    call_command("seed_demo", demo_host_port=8601, demo_host_webhooks=True, stdout=io.StringIO())
+    call_command("seed_demo", demo_host_port=8601, demo_host_webhooks=True, stdout=io.StringIO())
     (endpoint,) = WebhookEndpoint.objects.filter(partner__name=DEMO_PARTNER_NAME)
     assert (endpoint.url, endpoint.event_types, endpoint.is_active) == ("http://localhost:8601/webhooks", [], True)
     assert endpoint.signing_secrets() == [DEMO_WEBHOOK_SECRET]

@@ -58,8 +58,15 @@ class Command(BaseCommand):
             default=DEMO_HOST_PORT,
             help=f"Port of the demo partner app, whose origins may embed the portal (default {DEMO_HOST_PORT}).",
         )
+        parser.add_argument(
+            "--demo-host-webhooks",
+            action="store_true",
+            help="Also send the demo partner's webhooks to the demo partner app (make run does).",
+        )
 
-    def handle(self, *args, products: int, orders: int, demo_host_port: int, **options):
+    def handle(
+        self, *args, products: int, orders: int, demo_host_port: int, demo_host_webhooks: bool = False, **options
+    ):
         if not settings.DEBUG:
             raise CommandError("seed_demo creates well-known demo logins and only runs with DEBUG on.")
         if not 0 < demo_host_port < 65536:
@@ -69,6 +76,8 @@ class Command(BaseCommand):
         with transaction.atomic():
             self.seed_staff()
             partner = self.seed_partner(demo_host_port)
+            if demo_host_webhooks:
+                self.seed_webhook_endpoint(partner, demo_host_port)
             self.seed_partner_user(partner)
             for spec in DEMO_MERCHANTS:
                 self.seed_merchant(spec, partner)
@@ -101,6 +110,9 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Partner {partner.name}: API key {DEMO_PARTNER_KEY} (embeds from {', '.join(partner.origins)})"
         )
+        return partner
+
+    def seed_webhook_endpoint(self, partner: Partner, demo_host_port: int) -> None:
         endpoint, _ = WebhookEndpoint.objects.update_or_create(
             partner=partner,
             description=DEMO_WEBHOOK_DESCRIPTION,
@@ -110,7 +122,6 @@ class Command(BaseCommand):
         endpoint.previous_secret_encrypted, endpoint.previous_secret_expires_at = "", None
         endpoint.save()
         self.stdout.write(f"Partner {partner.name}: webhooks to {endpoint.url}")
-        return partner
 
     def seed_partner_user(self, partner: Partner) -> None:
         email, password = DEMO_PARTNER_LOGIN
