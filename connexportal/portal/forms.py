@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
+from typing import NamedTuple
 
 from django import forms
 from django.core.validators import URLValidator
@@ -40,6 +42,46 @@ WINDOW_LABELS = {
 }
 UTC_INPUT_FORMAT = "%Y-%m-%dT%H:%M"
 CONNEX_VALUE_FORMAT = "%Y-%m-%dT%H:%M:%S"
+
+# Quick choices beside each window, in whole days of the merchant's calendar: (label, first day,
+# the day after the last), counted from today. A window may end in the future, as Connex's own do.
+WINDOW_PRESETS = {
+    "yesterday": (_("Yesterday"), -1, 0),
+    "last_7_days": (_("Last 7 days"), -6, 1),
+    "last_30_days": (_("Last 30 days"), -29, 1),
+}
+CUSTOM_WINDOW = "custom"
+PRESET_SUFFIX = "Preset"
+
+
+def preset_window(preset: str, zone: str, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """A preset's window in UTC: from midnight of its first day to midnight after its last, in ``zone``."""
+    try:
+        tz = zoneinfo.ZoneInfo(zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        tz = dt.UTC
+    today = now.astimezone(tz).date()
+    _label, first, after = WINDOW_PRESETS[preset]
+    start = dt.datetime.combine(today + dt.timedelta(days=first), dt.time(), tzinfo=tz)
+    end = dt.datetime.combine(today + dt.timedelta(days=after), dt.time(), tzinfo=tz)
+    return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+
+
+class WindowPreset(NamedTuple):
+    value: str
+    label: str
+    start: str
+    end: str
+    checked: bool
+
+
+class WindowRow(NamedTuple):
+    label: str
+    start: forms.BoundField
+    end: forms.BoundField
+    start_name: str
+    preset_name: str
+    presets: list[WindowPreset]
 
 
 def parse_connex_timestamp(value: str | None) -> dt.datetime | None:
@@ -92,14 +134,18 @@ class SyncSettingsForm(forms.Form):
     the user actually changed, so settings the page does not edit are never sent.
     """
 
-    def __init__(self, *args, current: dict[str, str], **kwargs):
+    def __init__(self, data=None, *args, current: dict[str, str], zone: str = "UTC", **kwargs):
         self.current = current
+        self.zone = zone
+        self.now = timezone.now()
+        if data is not None:
+            data = self._apply_presets(data)
         initial = {}
         for start_name, end_name in routes.WINDOW_SETTINGS:
             initial[start_name] = parse_connex_timestamp(current.get(start_name))
             initial[end_name] = parse_connex_timestamp(current.get(end_name))
         initial["SummaryTransactionGroupBy"] = current.get("SummaryTransactionGroupBy", "")
-        super().__init__(*args, initial=initial, **kwargs)
+        super().__init__(data, *args, initial=initial, **kwargs)
         for start_name, end_name in routes.WINDOW_SETTINGS:
             _title, start_label, end_label, help_text = WINDOW_LABELS[start_name]
             self.fields[start_name] = UTCDateTimeField(label=start_label)
@@ -123,10 +169,30 @@ class SyncSettingsForm(forms.Form):
             choices.insert(0, ("", _("Not set (Connex default)")))
         return choices
 
-    def window_rows(self):
-        """(label, start field, end field, start name) per window, for the template."""
+    def _apply_presets(self, data):
+        """A chosen preset fills its window's two fields (without JavaScript too): the rest sees typed dates."""
+        data = data.copy()
         for start_name, end_name in routes.WINDOW_SETTINGS:
-            yield WINDOW_LABELS[start_name][0], self[start_name], self[end_name], start_name
+            preset = data.get(start_name + PRESET_SUFFIX)
+            if preset in WINDOW_PRESETS:
+                start, end = preset_window(preset, self.zone, self.now)
+                data[start_name], data[end_name] = start.strftime(UTC_INPUT_FORMAT), end.strftime(UTC_INPUT_FORMAT)
+        return data
+
+    def window_rows(self):
+        """Per window: its legend, its two fields and its presets, each with the UTC values it fills in."""
+        for start_name, end_name in routes.WINDOW_SETTINGS:
+            preset_name = start_name + PRESET_SUFFIX
+            chosen = self.data.get(preset_name) if self.is_bound else None
+            chosen = chosen if chosen in WINDOW_PRESETS else CUSTOM_WINDOW
+            presets = [WindowPreset(CUSTOM_WINDOW, _("Custom"), "", "", chosen == CUSTOM_WINDOW)]
+            for key, (label, *_days) in WINDOW_PRESETS.items():
+                start, end = preset_window(key, self.zone, self.now)
+                values = start.strftime(UTC_INPUT_FORMAT), end.strftime(UTC_INPUT_FORMAT)
+                presets.append(WindowPreset(key, label, *values, chosen == key))
+            yield WindowRow(
+                WINDOW_LABELS[start_name][0], self[start_name], self[end_name], start_name, preset_name, presets
+            )
 
     def clean(self):
         cleaned = super().clean()
@@ -164,6 +230,23 @@ class SyncSettingsForm(forms.Form):
         if summary != "" and summary != self.current.get("SummaryTransactionGroupBy", ""):
             changes["SummaryTransactionGroupBy"] = summary
         return changes
+
+
+class RunWatchForm(forms.Form):
+    """The query of a run's poll: the status the page shows now, and the order window the run downloads
+    (Connex moves the window when the run finishes, so the page carries it until then)."""
+
+    seen = forms.CharField(required=False, max_length=20)
+    window_start = UTCDateTimeField(required=False)
+    window_end = UTCDateTimeField(required=False)
+
+    def window(self) -> tuple[dt.datetime, dt.datetime] | None:
+        if not self.is_valid():
+            return None
+        start, end = self.cleaned_data["window_start"], self.cleaned_data["window_end"]
+        if start is None or end is None or not EARLIEST <= start <= end <= timezone.now() + MAX_FUTURE:
+            return None
+        return start, end
 
 
 class WindowPreviewForm(forms.Form):

@@ -25,6 +25,7 @@ from connexportal.portal.forms import (
     OrderQueryForm,
     ProductForm,
     ProductQueryForm,
+    RunWatchForm,
     SyncSettingsForm,
     WindowPreviewForm,
 )
@@ -86,7 +87,10 @@ def _settings_context(request, merchant, connection, form, **extra):
 @require_http_methods(["GET", "POST"])
 @merchant_required
 def connection_settings(request: HttpRequest, merchant, connection_id: int) -> HttpResponse:
-    template = _partial(request, "portal/connection_settings.html", "settings-form")
+    template = "portal/connection_settings.html"
+    if request.htmx and not request.htmx.boosted and request.htmx.target == "settings-fields":
+        # The fields, and the feedback beside the Save button out of band.
+        template += "#settings-update"
     if request.method == "GET":
         try:
             connection, result = services.connection_get(merchant=merchant, connection_id=connection_id)
@@ -94,7 +98,7 @@ def connection_settings(request: HttpRequest, merchant, connection_id: int) -> H
             return reconnect_page(request, merchant, exc)
         except services.UpstreamError as exc:
             return render(request, "portal/upstream_error.html", {"nav": "connections", "error": exc}, status=503)
-        form = SyncSettingsForm(current=connection.settings)
+        form = SyncSettingsForm(current=connection.settings, zone=merchant.timezone)
         return render(request, template, _settings_context(request, merchant, connection, form, result=result))
 
     try:
@@ -103,7 +107,7 @@ def connection_settings(request: HttpRequest, merchant, connection_id: int) -> H
         return reconnect_page(request, merchant, exc)
     except services.UpstreamError as exc:
         return render(request, "portal/upstream_error.html", {"nav": "connections", "error": exc}, status=503)
-    form = SyncSettingsForm(request.POST, current=connection.settings)
+    form = SyncSettingsForm(request.POST, current=connection.settings, zone=merchant.timezone)
     if not form.is_valid():
         return render(request, template, _settings_context(request, merchant, connection, form), status=422)
     changes = form.changed_settings()
@@ -122,7 +126,7 @@ def connection_settings(request: HttpRequest, merchant, connection_id: int) -> H
         return render(request, template, context, status=503 if exc.retryable else 422)
     if request.htmx:
         connection = services.connection_cached(merchant=merchant, connection_id=connection_id)
-        form = SyncSettingsForm(current=connection.settings)
+        form = SyncSettingsForm(current=connection.settings, zone=merchant.timezone)
         context = _settings_context(request, merchant, connection, form, saved=bool(changes), unchanged=not changes)
         response = render(request, template, context)
         if changes:
@@ -184,11 +188,16 @@ def run_status(request: HttpRequest, merchant, connection_id: int) -> HttpRespon
 
 
 def _run_status_response(request, merchant, connection_id, *, notice=None, notice_level=None):
+    # htmx swaps the panel, and updates the announcer and the page's health out of band.
+    template = "portal/connection_settings.html#" + ("run-update" if request.htmx else "run-status")
     try:
         connection, result = services.connection_get(merchant=merchant, connection_id=connection_id)
     except services.UpstreamError as exc:
         context = {"merchant": merchant, "run_error": exc.message, "connection_id": connection_id}
-        return render(request, "portal/connection_settings.html#run-status", context)
+        return render(request, template, context)
+    watch = RunWatchForm(request.GET)
+    latest = connection.latest_run
+    seen = watch.cleaned_data.get("seen", "") if watch.is_valid() else ""
     context = {
         "merchant": merchant,
         "connection": connection,
@@ -197,13 +206,23 @@ def _run_status_response(request, merchant, connection_id, *, notice=None, notic
         "notice": notice,
         "notice_level": notice_level,
         "cooldown": services.run_now_cooldown(merchant=merchant, connection_id=connection_id),
+        # A poll announces a change of state; the answer to a click takes focus instead.
+        "announce": bool(request.GET.get("watch")) and latest is not None and seen != latest.status.lower(),
+        "run_window": _run_window(watch.window(), latest),
     }
-    response = render(request, "portal/connection_settings.html#run-status", context)
-    latest = connection.latest_run
+    response = render(request, template, context)
     if request.htmx and latest and not latest.is_active and request.GET.get("watch"):
         event = "connex:sync_finished" if latest.status.lower() == "completed" else "connex:sync_failed"
         trigger_client_event(response, event, {"connection_id": connection_id, "run_id": latest.id})
     return response
+
+
+def _run_window(window, run) -> tuple | None:
+    """The UTC days of the orders a finished run downloaded: its window, cut at the time it finished."""
+    if window is None or run is None or run.is_active or run.finished_at is None:
+        return None
+    start, end = window
+    return start, max(start, min(end, run.finished_at))
 
 
 # --- Products and orders -----------------------------------------------------------------

@@ -71,7 +71,7 @@ def test_a_failed_save_keeps_what_was_typed_and_says_why(merchant_page: Page, po
         alert = page.locator("#settings-form").get_by_role("alert")
         expect(alert).to_contain_text(f"{DOWN}, so we could not save the settings.")
 
-    expect(alert).to_contain_text("Your changes are still in the form below; nothing was lost.")
+    expect(alert).to_contain_text("Your changes are still in the form above; nothing was lost.")
     expect(page.get_by_label("Order download from (UTC)")).to_have_value("2026-01-05T08:15")
     expect(page.get_by_label("Order download to (UTC)")).to_have_value("2026-01-06T17:45")
     expect(page.get_by_text("Settings saved.")).to_have_count(0)
@@ -84,9 +84,7 @@ def test_a_failed_run_now_says_why_and_can_be_tried_again(merchant_page: Page, p
 
     with connex_down():
         page.get_by_role("button", name="Run now").click()
-        expect(page.locator("#run-status").get_by_role("status")).to_contain_text(
-            f"{DOWN}, so we could not start a sync."
-        )
+        expect(page.locator("#run-state")).to_contain_text(f"{DOWN}, so we could not start a sync.")
 
     expect(page.get_by_role("button", name="Run now")).to_be_enabled()
 

@@ -23,14 +23,15 @@ def test_run_now_starts_a_run_and_the_status_follows_it(merchant_client, connect
     merchant_client.get(f"/connections/{connection.id}/settings/")
     runs_before = runs_of(connection).count()
     response = merchant_client.post(
-        f"/connections/{connection.id}/run-now/", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="run-status"
+        f"/connections/{connection.id}/run-now/", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="run-panel"
     )
     html = response.content.decode()
     assert response.status_code == 200
     assert runs_of(connection).count() == runs_before + 1
     assert runs_of(connection).first().status == "Queued"
     assert "Sync started" in html
-    assert "Sync queued…" in html
+    assert "Waiting to start…" in html
+    assert "orders downloaded" not in html
     assert 'hx-trigger="every 2s"' in html
     assert "connex:sync_started" in response["HX-Trigger"]
 
@@ -57,6 +58,7 @@ def test_run_now_has_a_cooldown_visible_before_clicking(merchant_client, connect
     page = merchant_client.get(f"/connections/{connection.id}/settings/").content.decode()
     assert "Available again in" in page
     assert 'disabled aria-describedby="run-now-why"' in page
+    assert "data-countdown=" in page
 
 
 def test_failed_run_now_does_not_start_the_cooldown(merchant_client, connection):

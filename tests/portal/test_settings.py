@@ -77,11 +77,14 @@ def test_htmx_save_rerenders_the_form_and_tells_the_host(merchant_client, connec
         url(connection),
         form_data(merchant_client, connection, SummaryTransactionGroupBy="0"),
         HTTP_HX_REQUEST="true",
-        HTTP_HX_TARGET="settings-form",
+        HTTP_HX_TARGET="settings-fields",
     )
     html = response.content.decode()
     assert response.status_code == 200
-    assert html.lstrip().startswith('<section id="settings-form"')
+    # The fields, then the feedback beside the Save button (out of band): never the whole page.
+    assert html.lstrip().startswith('<div id="settings-fields"')
+    assert '<div id="save-feedback"' in html and 'hx-swap-oob="innerHTML"' in html
+    assert "<html" not in html
     assert "Settings saved." in html
     assert "connex:settings_saved" in response["HX-Trigger"]
     assert sandbox_setting(connection.id, "SummaryTransactionGroupBy") == "0"
@@ -195,7 +198,7 @@ def test_window_preview_explains_a_backwards_window(merchant_client, connection,
 
 def test_htmx_save_leaves_no_message_for_the_next_page(merchant_client, connection):
     data = form_data(merchant_client, connection, SummaryTransactionGroupBy="0")
-    response = merchant_client.post(url(connection), data, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="settings-form")
+    response = merchant_client.post(url(connection), data, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="settings-fields")
     assert "Run a sync now to use them straight away." in response.content.decode()
     assert "Settings saved." not in merchant_client.get("/connections/").content.decode()
 
