@@ -198,8 +198,6 @@ class Partner(models.Model):
         default=EmbedChrome.NONE,
         help_text=_("Inside your software, show the portal's own brand header in full, compact, or not at all."),
     )
-    webhook_url = models.URLField(_("webhook URL"), blank=True, validators=[validate_webhook_url])
-    webhook_secret_encrypted = models.TextField(blank=True, editable=False)
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
