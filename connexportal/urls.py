@@ -26,7 +26,7 @@ urlpatterns = [
     path("branding/<int:partner_id>/theme.css", account_views.partner_theme, name="partner-theme"),
     path(settings.ADMIN_URL, admin.site.urls),
     path("embed/", include("connexportal.embed.urls")),
-    path("api/v1/", include("connexportal.embed.api.urls")),
+    path("api/v1/", include("connexportal.partner_api.urls")),
 ]
 
 handler400 = core_views.bad_request

@@ -1,5 +1,5 @@
 """What the partner console changes. Merchants are provisioned by the partner API's own services
-(connexportal/embed/api/services.py: credential checks, embed sessions ended on deactivation, the
+(connexportal/partner_api/services.py: credential checks, embed sessions ended on deactivation, the
 activity trail), so a merchant made in the console is exactly one made over the API."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from connexportal.accounts.models import Merchant, Partner, PartnerApiKey
 from connexportal.activity.services import Actor, activity_record, api_key_label
-from connexportal.embed.api import services as provisioning
 from connexportal.embed.services import launch_create
+from connexportal.partner_api import services as provisioning
 from connexportal.portal.credentials import Credentials
 
 # Read by a person about to open the tab: a short life, and the launch is single use anyway.

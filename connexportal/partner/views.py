@@ -27,10 +27,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from connexportal.accounts.branding import Brand, brand_for, service_name_override
 from connexportal.accounts.models import Partner
 from connexportal.activity.services import Actor
-from connexportal.embed.api.services import CredentialsIncomplete, MerchantExists, MerchantInactive
 from connexportal.partner import selectors, services
 from connexportal.partner.forms import ApiKeyForm, BrandingForm, MerchantForm, PreviewForm, WebhookEndpointForm
 from connexportal.partner.preview import SAMPLE_CONNECTIONS
+from connexportal.partner_api.services import CredentialsIncomplete, MerchantExists, MerchantInactive
 from connexportal.portal.credentials import CredentialsRefused
 from connexportal.portal.services import connections_list
 from connexportal.webhooks import endpoints

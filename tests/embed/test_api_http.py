@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 
 from connexportal.accounts.models import Merchant, Partner, PartnerApiKey
-from connexportal.embed.api import idempotency, services
-from connexportal.embed.api.problems import ApiProblem
+from connexportal.partner_api import idempotency, services
+from connexportal.partner_api.problems import ApiProblem
 from tests.embed.api_helpers import Api, merchant_for, partner_with_key, problem_type
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]

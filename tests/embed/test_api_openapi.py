@@ -15,8 +15,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from connexportal.embed.api import openapi, views
-from connexportal.embed.api.schemas import Problem
+from connexportal.partner_api import openapi, views
+from connexportal.partner_api.schemas import Problem
 from connexportal.webhooks import targets
 from tests.embed.api_helpers import Api, merchant_for, partner_with_key
 from tests.wsgi import in_test_wsgi_app

@@ -19,14 +19,14 @@ from django.urls import reverse
 from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import models_json_schema
 
-from connexportal.embed.api import idempotency, ratelimit
-from connexportal.embed.api.order_import_schemas import (
+from connexportal.partner_api import idempotency, ratelimit
+from connexportal.partner_api.order_import_schemas import (
     OrderImportAccepted,
     OrderImportCreate,
     OrderImportOut,
     OrderImportQuery,
 )
-from connexportal.embed.api.problems import (
+from connexportal.partner_api.problems import (
     CONNEX_FORBIDDEN,
     CONNEX_REFUSED,
     CONNEX_UNAVAILABLE,
@@ -48,7 +48,7 @@ from connexportal.embed.api.problems import (
     WEBHOOK_ENDPOINT_LIMIT,
     ProblemKind,
 )
-from connexportal.embed.api.schemas import (
+from connexportal.partner_api.schemas import (
     ActivityListQuery,
     ActivityPage,
     ConnectionList,
@@ -64,7 +64,7 @@ from connexportal.embed.api.schemas import (
     ProductCreate,
     ProductOut,
 )
-from connexportal.embed.api.webhook_endpoint_schemas import (
+from connexportal.partner_api.webhook_endpoint_schemas import (
     WebhookEndpointCreate,
     WebhookEndpointList,
     WebhookEndpointOut,

@@ -14,7 +14,7 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 from pydantic import BaseModel, ValidationError
 
-from connexportal.embed.api.schemas import Problem
+from connexportal.partner_api.schemas import Problem
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 

@@ -13,15 +13,15 @@ from django.urls import reverse
 from django.utils import translation
 
 from connexportal.activity.services import Actor
-from connexportal.embed.api.http import endpoint, json_response, parse_body
-from connexportal.embed.api.problems import (
+from connexportal.partner_api.http import endpoint, json_response, parse_body
+from connexportal.partner_api.problems import (
     NOT_FOUND,
     VALIDATION,
     WEBHOOK_ENDPOINT_DISABLED,
     WEBHOOK_ENDPOINT_LIMIT,
     ApiProblem,
 )
-from connexportal.embed.api.webhook_endpoint_schemas import (
+from connexportal.partner_api.webhook_endpoint_schemas import (
     WebhookEndpointCreate,
     WebhookEndpointList,
     WebhookEndpointOut,

@@ -18,9 +18,9 @@ from connexportal.accounts.models import ConnexAccount, Merchant, Partner
 from connexportal.activity.models import ActivityEntry
 from connexportal.activity.selectors import merchant_activity
 from connexportal.activity.services import Actor, activity_record
-from connexportal.embed.api.schemas import EXTERNAL_ID_PATTERN
 from connexportal.embed.models import EmbedSession
 from connexportal.embed.services import launch_create
+from connexportal.partner_api.schemas import EXTERNAL_ID_PATTERN
 from connexportal.portal.credentials import (
     Credentials,
     CredentialsCheck,

@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from connexportal.embed.api.schemas import MerchantListQuery, PageLinks, Pagination, RequestModel
 from connexportal.imports.orders import MAX_ORDERS
+from connexportal.partner_api.schemas import MerchantListQuery, PageLinks, Pagination, RequestModel
 
 ImportStatusName = Literal["queued", "running", "finished", "failed", "cancelled"]
 

@@ -13,8 +13,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from pydantic import BaseModel, ValidationError
 
-from connexportal.embed.api.auth import authenticate
-from connexportal.embed.api.problems import (
+from connexportal.partner_api.auth import authenticate
+from connexportal.partner_api.problems import (
     MALFORMED_REQUEST,
     METHOD_NOT_ALLOWED,
     PAYLOAD_TOO_LARGE,
@@ -26,7 +26,7 @@ from connexportal.embed.api.problems import (
     problem_response,
     validation_problem,
 )
-from connexportal.embed.api.ratelimit import RateLimitState, rate_limit_hit
+from connexportal.partner_api.ratelimit import RateLimitState, rate_limit_hit
 
 logger = logging.getLogger(__name__)
 

@@ -18,9 +18,9 @@ from pydantic import MISSING, ValidationError
 from connexportal.accounts.models import Merchant, Partner
 from connexportal.activity.models import ActivityAction, ActivityEntry
 from connexportal.activity.services import Actor
-from connexportal.embed.api import idempotency, openapi, services
-from connexportal.embed.api.http import endpoint, finish, json_response, parse_body, public
-from connexportal.embed.api.problems import (
+from connexportal.partner_api import idempotency, openapi, services
+from connexportal.partner_api.http import endpoint, finish, json_response, parse_body, public
+from connexportal.partner_api.problems import (
     CONNEX_FORBIDDEN,
     CONNEX_REFUSED,
     CONNEX_UNAVAILABLE,
@@ -33,7 +33,7 @@ from connexportal.embed.api.problems import (
     problem_response,
     validation_problem,
 )
-from connexportal.embed.api.schemas import (
+from connexportal.partner_api.schemas import (
     ActivityActor,
     ActivityChange,
     ActivityEntryOut,
@@ -393,7 +393,7 @@ def openapi_json(request: HttpRequest) -> HttpResponse:
 @csrf_exempt
 @public
 def docs(request: HttpRequest) -> HttpResponse:
-    return render(request, "embed/api_docs.html", openapi.docs_context(request))
+    return render(request, "partner_api/docs.html", openapi.docs_context(request))
 
 
 @csrf_exempt

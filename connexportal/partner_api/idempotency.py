@@ -18,7 +18,7 @@ from django.core.cache import cache
 from django.http import HttpRequest
 from django.utils.crypto import salted_hmac
 
-from connexportal.embed.api.problems import (
+from connexportal.partner_api.problems import (
     IDEMPOTENCY_KEY_IN_USE,
     IDEMPOTENCY_KEY_REUSED,
     MALFORMED_REQUEST,

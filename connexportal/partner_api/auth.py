@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from connexportal.accounts.models import PartnerApiKey
-from connexportal.embed.api.problems import UNAUTHORIZED, ApiProblem
+from connexportal.partner_api.problems import UNAUTHORIZED, ApiProblem
 
 # What issue() makes (the demo key's prefix is not hex); anything else is not looked up.
 KEY_SHAPE = re.compile(r"cxp_[A-Za-z0-9]{1,12}_[A-Za-z0-9_-]{1,128}")

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from connexportal.embed.api import order_imports, views, webhook_endpoints
+from connexportal.partner_api import order_imports, views, webhook_endpoints
 
 app_name = "api"
 

@@ -17,20 +17,20 @@ from django.utils import translation
 from pydantic import ValidationError
 
 from connexportal.activity.services import Actor
-from connexportal.embed.api import idempotency
-from connexportal.embed.api import services as api_services
-from connexportal.embed.api.http import endpoint, json_response, parse_body
-from connexportal.embed.api.order_import_schemas import (
+from connexportal.imports import services, tasks
+from connexportal.imports.models import ImportSource, ImportStatus, OrderImport
+from connexportal.imports.orders import check_orders
+from connexportal.partner_api import idempotency
+from connexportal.partner_api import services as api_services
+from connexportal.partner_api.http import endpoint, json_response, parse_body
+from connexportal.partner_api.order_import_schemas import (
     OrderImportCreate,
     OrderImportFailure,
     OrderImportOut,
     OrderImportQuery,
 )
-from connexportal.embed.api.problems import CONNEX_UNAVAILABLE, NOT_FOUND, VALIDATION, ApiProblem, validation_problem
-from connexportal.embed.api.schemas import PageLinks, Pagination
-from connexportal.imports import services, tasks
-from connexportal.imports.models import ImportSource, ImportStatus, OrderImport
-from connexportal.imports.orders import check_orders
+from connexportal.partner_api.problems import CONNEX_UNAVAILABLE, NOT_FOUND, VALIDATION, ApiProblem, validation_problem
+from connexportal.partner_api.schemas import PageLinks, Pagination
 
 # 10,000 orders with addresses and a few lines each: well above DATA_UPLOAD_MAX_MEMORY_SIZE.
 MAX_BODY_BYTES = 32 * 1024 * 1024

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
 
-from connexportal.embed.api.schemas import RequestModel
+from connexportal.partner_api.schemas import RequestModel
 from connexportal.webhooks.models import EventType
 
 EventTypeName = Literal[tuple(EventType.values)]  # type: ignore[valid-type]
