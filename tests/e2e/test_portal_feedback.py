@@ -12,6 +12,7 @@ from contextlib import contextmanager
 import pytest
 from django.test import override_settings
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.e2e.browser import ConsoleLog, axe_scan, describe_violations
 from tests.e2e.portal import MERCHANT, MERCHANT_ZONE, Demo
@@ -60,9 +61,19 @@ def shown_after_ms(page: Page, action: Callable[[], None]) -> float:
 
 
 def in_viewport(page: Page, selector: str) -> bool:
-    box = page.locator(selector).bounding_box()
-    viewport = page.viewport_size
-    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"]
+    """Whether the element is wholly inside the viewport, within a second (the page scrolls it in after the swap)."""
+    try:
+        page.wait_for_function(
+            """selector => {
+              const box = document.querySelector(selector)?.getBoundingClientRect();
+              return !!box && box.top >= -1 && box.bottom <= window.innerHeight + 1;  // sub-pixel layout
+            }""",
+            arg=selector,
+            timeout=1_000,
+        )
+    except PlaywrightTimeout:
+        return False
+    return True
 
 
 @pytest.fixture
