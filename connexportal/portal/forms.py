@@ -11,6 +11,7 @@ from django.core.validators import URLValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from connexportal.accounts.branding import service_name
 from connexportal.connex import routes
 from connexportal.portal import labels
 
@@ -166,7 +167,7 @@ class SyncSettingsForm(forms.Form):
         if current and current not in known:
             choices.append((current, _("Current setting (%(value)s), not known to this portal") % {"value": current}))
         if not current:
-            choices.insert(0, ("", _("Not set (Connex default)")))
+            choices.insert(0, ("", _("Not set (%(service)s default)") % {"service": service_name()}))
         return choices
 
     def _apply_presets(self, data):

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import push_url, trigger_client_event
 
+from connexportal.accounts.branding import service_name
 from connexportal.activity.selectors import merchant_activity
 from connexportal.activity.services import Actor
 from connexportal.portal import services
@@ -135,7 +136,7 @@ def connection_settings(request: HttpRequest, merchant, connection_id: int) -> H
     if changes:
         messages.success(request, _("Settings saved. Run a sync now to use them straight away."))
     else:
-        messages.info(request, _("Nothing changed, so nothing was sent to Connex."))
+        messages.info(request, _("Nothing changed, so nothing was sent to %(service)s.") % {"service": service_name()})
     return redirect("portal:connection-settings", connection_id=connection_id)
 
 

@@ -10,6 +10,31 @@
     }
   });
 
+  // A boosted page (every page of an embedded portal) swaps only <body>: take the new page's
+  // language along, so that <html lang> and dir stay true after the language is switched.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (!event.detail.boosted || !event.detail.xhr) return;
+    var root = /<html\b[^>]*>/i.exec(event.detail.xhr.responseText || "");
+    if (!root) return;
+    ["lang", "dir"].forEach(function (name) {
+      var value = new RegExp("\\s" + name + '="([^"]*)"').exec(root[0]);
+      if (value) document.documentElement.setAttribute(name, value[1]);
+    });
+  });
+
+  // Filters folded behind one "Filters" control on a phone (details[data-open-wide]) are open on wider screens.
+  var wide = window.matchMedia("(min-width: 48rem)");
+  function openWideDisclosures() {
+    document.querySelectorAll("details[data-open-wide]").forEach(function (details) {
+      details.open = wide.matches;
+    });
+  }
+  document.addEventListener("DOMContentLoaded", openWideDisclosures);
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (event.detail.boosted) openWideDisclosures();
+  });
+  wide.addEventListener("change", openWideDisclosures);
+
   var lang = document.documentElement.lang || undefined;
 
   // Feedback while waiting. htmx marks the element that asked (htmx-request, styled in portal.css)

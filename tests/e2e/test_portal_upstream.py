@@ -32,7 +32,7 @@ def test_connections_keep_the_last_known_data_marked_stale(merchant_page: Page, 
         assert response.status == 200
         banner = page.get_by_role("alert")
         expect(banner).to_contain_text(f"{DOWN}, so we could not load your connections.")
-        expect(banner).to_contain_text(re.compile(r"Showing what Connex last told us, at [\d-]+ [\d:]+ UTC\."))
+        expect(banner).to_contain_text(re.compile(r"Showing what Connex last told us, at .+ UTC\. It may be out of"))
         expect(page.locator("ul.cards")).to_have_class(re.compile(r"\bstale\b"))
         expect(page.locator("li.connection")).to_have_count(len(portal_demo.connections))
 
