@@ -3,20 +3,23 @@
 The first request with a key claims it in the cache (an atomic add) while it
 runs; its successful answer is kept for 24 hours and replayed for the same
 key and the same request. Errors are not kept, so a failed request can be
-retried with the same key. Keys are per partner.
+retried with the same key. Keys are per partner. Endpoints take part with the
+``idempotent`` decorator.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from collections.abc import Callable
 from typing import Any
 
 from django.core.cache import cache
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.crypto import salted_hmac
+from ninja import Status
 
 from connexportal.partner_api.problems import (
     IDEMPOTENCY_KEY_IN_USE,
@@ -94,3 +97,35 @@ def _claim(cache_key: str, request_fingerprint: str) -> Outcome | None:
             raise in_use
         return kept["status"], kept["body"]
     raise in_use
+
+
+def idempotent(view: Callable[..., Status]) -> Callable[..., Status]:
+    """A creating ninja view run once per Idempotency-Key: a retry gets its status, body and Location again.
+
+    The view takes ninja's ``response`` (the answer being built) and returns a ``Status``.
+    """
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, response: HttpResponse, **kwargs: Any) -> Status:
+        key = idempotency_key(request)
+        if key is None:
+            return view(request, *args, response=response, **kwargs)
+
+        def action() -> Outcome:
+            result = view(request, *args, response=response, **kwargs)
+            body = result.value.model_dump(mode="json")
+            return result.status_code, {"body": body, "location": response.get("Location")}
+
+        (status, kept), replayed = run_once(
+            partner_id=request.auth.partner_id,
+            key=key,
+            request_fingerprint=fingerprint(request, request.partner_api_json),
+            action=action,
+        )
+        if kept["location"]:
+            response["Location"] = kept["location"]
+        if replayed:
+            response["Idempotent-Replayed"] = "true"
+        return Status(status, kept["body"])
+
+    return wrapper

@@ -1,9 +1,11 @@
-"""The partner API described once: the OpenAPI 3.1 document and the human docs both come from here.
+"""What each partner API operation documents beyond its code, for ninja's OpenAPI document and the human docs.
 
-Schemas come from the pydantic models the endpoints validate and answer with;
-the paths table below adds what models cannot say (methods, statuses, problems,
-examples). A test checks every example against its model and runs schemathesis
-against the document.
+ninja generates the OpenAPI 3.1 document (api.py) from the routes and the pydantic
+models the endpoints validate and answer with. The table below gives each route its
+method, path, status, response models and, through ``openapi_extra``, what models
+cannot say (the problems behind each status, headers, examples); the human docs at
+/api/v1/docs are rendered from the same table. A test checks every example against
+its model and runs schemathesis against the generated document.
 """
 
 from __future__ import annotations
@@ -16,8 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
-from pydantic import BaseModel, TypeAdapter
-from pydantic.json_schema import models_json_schema
+from pydantic import BaseModel
 
 from connexportal.partner_api import idempotency, ratelimit
 from connexportal.partner_api.order_import_schemas import (
@@ -38,7 +39,6 @@ from connexportal.partner_api.problems import (
     MERCHANT_INACTIVE,
     NOT_FOUND,
     PAYLOAD_TOO_LARGE,
-    PROBLEM_CONTENT_TYPE,
     PROBLEM_KINDS,
     RATE_LIMITED,
     UNAUTHORIZED,
@@ -54,7 +54,6 @@ from connexportal.partner_api.schemas import (
     ConnectionList,
     EmbedSessionCreate,
     EmbedSessionOut,
-    ExternalId,
     MerchantCreate,
     MerchantListQuery,
     MerchantOut,
@@ -74,31 +73,6 @@ from connexportal.partner_api.webhook_endpoint_schemas import (
 
 API_VERSION = "1.0.0"
 SECURITY_SCHEME = "partnerApiKey"
-REF = "#/components/schemas/{model}"
-
-REQUEST_MODELS: tuple[type[BaseModel], ...] = (
-    MerchantCreate,
-    MerchantUpdate,
-    EmbedSessionCreate,
-    ProductCreate,
-    OrderImportCreate,
-    WebhookEndpointCreate,
-)
-RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
-    MerchantOut,
-    MerchantPage,
-    ActivityPage,
-    EmbedSessionOut,
-    ConnectionList,
-    ProductOut,
-    OrderImportAccepted,
-    OrderImportOut,
-    WebhookEndpointList,
-    WebhookEndpointOut,
-    WebhookEndpointWithSecret,
-    WebhookTestAccepted,
-    Problem,
-)
 
 AUTHENTICATED_PROBLEMS = (UNAUTHORIZED, RATE_LIMITED)
 BODY_PROBLEMS = (MALFORMED_REQUEST, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, VALIDATION)
@@ -600,17 +574,6 @@ WEBHOOK_OPERATIONS: tuple[Operation, ...] = (
 OPERATIONS = OPERATIONS + WEBHOOK_OPERATIONS
 
 
-def _component_schemas() -> dict[str, Any]:
-    inputs = [(model, "validation") for model in REQUEST_MODELS]
-    outputs = [(model, "serialization") for model in RESPONSE_MODELS]
-    _refs, schemas = models_json_schema([*inputs, *outputs], ref_template=REF)  # type: ignore[list-item]
-    return schemas["$defs"]
-
-
-def _ref(model: type[BaseModel]) -> dict[str, str]:
-    return {"$ref": REF.format(model=model.__name__)}
-
-
 def _rate_limit_headers() -> dict[str, Any]:
     return {
         "RateLimit-Limit": {"description": "Requests allowed per window.", "schema": {"type": "integer"}},
@@ -619,11 +582,9 @@ def _rate_limit_headers() -> dict[str, Any]:
     }
 
 
-def _problem_response(kinds: list[ProblemKind]) -> dict[str, Any]:
-    response: dict[str, Any] = {
-        "description": " / ".join(f"{kind.title}: {kind.explanation}" for kind in kinds),
-        "content": {PROBLEM_CONTENT_TYPE: {"schema": _ref(Problem)}},
-    }
+def _problem_response_extra(kinds: list[ProblemKind]) -> dict[str, Any]:
+    """What ninja cannot read from ``response={status: Problem}``: which problems a status means, and their headers."""
+    extra: dict[str, Any] = {"description": " / ".join(f"{kind.title}: {kind.explanation}" for kind in kinds)}
     headers = {}
     if UNAUTHORIZED in kinds:
         headers["WWW-Authenticate"] = {
@@ -638,166 +599,87 @@ def _problem_response(kinds: list[ProblemKind]) -> dict[str, Any]:
             "required": True,
         }
     if headers:
-        response["headers"] = headers
-    return response
+        extra["headers"] = headers
+    return extra
 
 
-def _parameters(operation: Operation) -> list[dict[str, Any]]:
-    parameters: list[dict[str, Any]] = []
-    if operation.takes_external_id:
-        schema = TypeAdapter(ExternalId).json_schema()
-        parameters.append(
-            {
-                "name": "external_id",
-                "in": "path",
-                "required": True,
-                "description": schema.pop("description"),
-                "schema": {key: value for key, value in schema.items() if key != "examples"},
-                "example": EXAMPLE_MERCHANT["external_id"],
-            }
-        )
-    if operation.takes_import_id:
-        parameters.append(
-            {
-                "name": "id",
-                "in": "path",
-                "required": True,
-                "description": "The import's id, from the 202 answer that created it.",
-                "schema": {"type": "string", "format": "uuid"},
-                "example": EXAMPLE_IMPORT_ID,
-            }
-        )
-    if operation.takes_endpoint_id:
-        parameters.append(
-            {
-                "name": "id",
-                "in": "path",
-                "required": True,
-                "description": "The endpoint's id, from the answer that created it or from the list.",
-                "schema": {"type": "string", "format": "uuid"},
-                "example": EXAMPLE_ENDPOINT_ID,
-            }
-        )
-    if operation.query is not None:
-        for name, schema in operation.query.model_json_schema()["properties"].items():
-            parameters.append(
-                {
-                    "name": name,
-                    "in": "query",
-                    "required": False,
-                    "description": schema.get("description", ""),
-                    "schema": {key: value for key, value in schema.items() if key not in ("title", "description")},
-                }
-            )
-    if operation.idempotent:
-        parameters.append(
-            {
-                "name": idempotency.HEADER,
-                "in": "header",
-                "required": False,
-                "description": (
-                    "Any unique string (a UUID is ideal). A retry with the same key and the same body gets the "
-                    "first answer (with Idempotent-Replayed: true) instead of creating a second one; "
-                    "the same key with another body is refused. Kept for 24 hours."
-                ),
-                "schema": {
-                    "type": "string",
-                    "minLength": 1,
-                    "maxLength": idempotency.MAX_KEY_LENGTH,
-                    "pattern": "^[ -~]+$",
-                },
-            }
-        )
-    return parameters
+IDEMPOTENCY_KEY_PARAMETER = {
+    "name": idempotency.HEADER,
+    "in": "header",
+    "required": False,
+    "description": (
+        "Any unique string (a UUID is ideal). A retry with the same key and the same body gets the "
+        "first answer (with Idempotent-Replayed: true) instead of creating a second one; "
+        "the same key with another body is refused. Kept for 24 hours."
+    ),
+    "schema": {"type": "string", "minLength": 1, "maxLength": idempotency.MAX_KEY_LENGTH, "pattern": "^[ -~]+$"},
+}
+LOCATION_HEADERS = {
+    "createMerchant": "The new merchant's URL.",
+    "createWebhookEndpoint": "The new endpoint's URL.",
+    "createOrderImport": "The import's status URL (status_url).",
+}
 
 
-def _operation_object(operation: Operation) -> dict[str, Any]:
-    success: dict[str, Any] = {
-        "description": {201: "Created", 202: "Accepted", 204: "No Content"}.get(operation.status, "OK"),
-        "headers": _rate_limit_headers(),
-    }
-    if operation.response is not None:
-        success["content"] = {
-            "application/json": {"schema": _ref(operation.response), "example": operation.example_response}
-        }
-    if operation.operation_id == "createMerchant":
-        success["headers"]["Location"] = {"description": "The new merchant's URL.", "schema": {"type": "string"}}
-    if operation.operation_id == "createWebhookEndpoint":
-        success["headers"]["Location"] = {"description": "The new endpoint's URL.", "schema": {"type": "string"}}
-    responses: dict[str, Any] = {str(operation.status): success}
+def route(operation_id: str) -> dict[str, Any]:
+    """The ninja route arguments of one operation: method, path, response models and what ninja adds to them.
+
+    ninja generates the document from these and from the view's signature (body, query and path
+    parameters from the pydantic models); ``openapi_extra`` adds the examples, the problem kinds
+    behind each status and the headers, which no model states.
+    """
+    operation = next(found for found in OPERATIONS if found.operation_id == operation_id)
     by_status: dict[int, list[ProblemKind]] = {}
     for kind in operation.all_problems:
         by_status.setdefault(kind.status, []).append(kind)
-    for status, kinds in sorted(by_status.items()):
-        responses[str(status)] = _problem_response(kinds)
-    result: dict[str, Any] = {
-        "operationId": operation.operation_id,
+    success: dict[str, Any] = {"headers": _rate_limit_headers()}
+    if operation.response is not None:
+        success["content"] = {"application/json": {"example": operation.example_response}}
+    if operation.operation_id in LOCATION_HEADERS:
+        success["headers"]["Location"] = {
+            "description": LOCATION_HEADERS[operation.operation_id],
+            "schema": {"type": "string"},
+        }
+    extra: dict[str, Any] = {
+        "responses": {
+            operation.status: success,
+            **{status: _problem_response_extra(kinds) for status, kinds in by_status.items()},
+        }
+    }
+    if operation.body is not None:
+        extra["requestBody"] = {"content": {"application/json": {"example": operation.example_body}}}
+    if operation.idempotent:
+        extra["parameters"] = [IDEMPOTENCY_KEY_PARAMETER]
+    return {
+        "methods": [operation.method.upper()],
+        "path": operation.path,
+        "response": {operation.status: operation.response, **dict.fromkeys(sorted(by_status), Problem)},
+        "operation_id": operation.operation_id,
         "summary": operation.summary,
         "description": operation.description,
         "tags": [operation.tag],
-        "parameters": _parameters(operation),
-        "responses": responses,
+        "openapi_extra": extra,
     }
-    if operation.body is not None:
-        result["requestBody"] = {
-            "required": True,
-            "content": {"application/json": {"schema": _ref(operation.body), "example": operation.example_body}},
-        }
-    return result
 
 
-def document() -> dict[str, Any]:
-    """The OpenAPI 3.1 document of the partner API."""
-    paths: dict[str, dict[str, Any]] = {}
-    for operation in OPERATIONS:
-        paths.setdefault(operation.path, {})[operation.method] = _operation_object(operation)
-    paths["/openapi.json"] = {
-        "get": {
-            "operationId": "getOpenApiDocument",
-            "summary": "This document",
-            "tags": ["Documentation"],
-            "security": [],
-            "responses": {
-                "200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}
-            },
-        }
-    }
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "Connex Portal partner API",
-            "version": API_VERSION,
-            "description": (
-                "Server-to-server API for partners: provision merchants, mint embed sessions, list merchants' "
-                "connections and add products to them, and choose where their events are sent as webhooks. "
-                "Authenticate with your API key as a Bearer token. Errors are RFC 9457 problem details. "
-                f"Each key may make {settings.PARTNER_API_RATE_LIMIT} requests per "
-                f"{ratelimit.WINDOW_SECONDS} seconds. Human docs: /api/v1/docs."
-            ),
-        },
-        "servers": [{"url": "/api/v1"}],
-        "security": [{SECURITY_SCHEME: []}],
-        "tags": [
-            {"name": "Merchants", "description": "Your merchants, addressed by your own external id."},
-            {"name": "Embed sessions", "description": "Single-use launch URLs for the embedded portal."},
-            {"name": "Order imports", "description": "Orders sent to Connex in bulk, as a background job."},
-            {"name": "Connections and products", "description": "Merchants' connections, and their products."},
-            {"name": "Webhooks", "description": "Where your merchants' events are sent, signed (Standard Webhooks)."},
-            {"name": "Documentation", "description": "This API, described."},
-        ],
-        "paths": paths,
-        "components": {
-            "schemas": _component_schemas(),
-            "securitySchemes": {
-                SECURITY_SCHEME: {
-                    "type": "http",
-                    "scheme": "bearer",
-                    "bearerFormat": "cxp_<prefix>_<secret>",
-                    "description": "Your partner API key, shown once when created. Rotate by adding a new one.",
-                }
-            },
-        },
-    }
+TAGS = [
+    {"name": "Merchants", "description": "Your merchants, addressed by your own external id."},
+    {"name": "Embed sessions", "description": "Single-use launch URLs for the embedded portal."},
+    {"name": "Order imports", "description": "Orders sent to Connex in bulk, as a background job."},
+    {"name": "Connections and products", "description": "Merchants' connections, and their products."},
+    {"name": "Webhooks", "description": "Where your merchants' events are sent, signed (Standard Webhooks)."},
+    {"name": "Documentation", "description": "This API, described."},
+]
+
+
+def api_description() -> str:
+    return (
+        "Server-to-server API for partners: provision merchants, mint embed sessions, list merchants' "
+        "connections and add products to them, and choose where their events are sent as webhooks. "
+        "Authenticate with your API key as a Bearer token. Errors are RFC 9457 problem details. "
+        f"Each key may make {settings.PARTNER_API_RATE_LIMIT} requests per "
+        f"{ratelimit.WINDOW_SECONDS} seconds. Human docs: /api/v1/docs."
+    )
 
 
 # --- The human docs -------------------------------------------------------------------------

@@ -5,80 +5,88 @@ order refuses the whole request (422, errors per order and field), so a partner 
 gets a half import by surprise. The import then runs as the same job as the page's.
 """
 
-from __future__ import annotations
-
 import math
 import uuid
+from typing import Annotated
 from urllib.parse import urlencode
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import translation
-from pydantic import ValidationError
+from ninja import Path, Query, Router, Status
+from pydantic import WithJsonSchema
 
 from connexportal.activity.services import Actor
 from connexportal.imports import services, tasks
 from connexportal.imports.models import ImportSource, ImportStatus, OrderImport
 from connexportal.imports.orders import check_orders
-from connexportal.partner_api import idempotency
 from connexportal.partner_api import services as api_services
-from connexportal.partner_api.http import endpoint, json_response, parse_body
+from connexportal.partner_api.http import JsonObjectBody, bulk_body
+from connexportal.partner_api.idempotency import idempotent
+from connexportal.partner_api.openapi import route
 from connexportal.partner_api.order_import_schemas import (
+    OrderImportAccepted,
     OrderImportCreate,
     OrderImportFailure,
     OrderImportOut,
     OrderImportQuery,
 )
-from connexportal.partner_api.problems import CONNEX_UNAVAILABLE, NOT_FOUND, VALIDATION, ApiProblem, validation_problem
+from connexportal.partner_api.problems import CONNEX_UNAVAILABLE, NOT_FOUND, VALIDATION, ApiProblem
 from connexportal.partner_api.schemas import PageLinks, Pagination
+from connexportal.partner_api.views import ExternalIdPath
 
 # 10,000 orders with addresses and a few lines each: well above DATA_UPLOAD_MAX_MEMORY_SIZE.
 MAX_BODY_BYTES = 32 * 1024 * 1024
 
+router = Router()
+router.add_decorator(bulk_body(MAX_BODY_BYTES), mode="view")
 
-def order_import_create(request: HttpRequest, partner, external_id: str) -> HttpResponse:
-    body, data = parse_body(request, OrderImportCreate, max_bytes=MAX_BODY_BYTES)
+ImportIdPath = Annotated[
+    str,
+    WithJsonSchema({"type": "string", "format": "uuid"}),
+    Path(
+        alias="id",
+        description="The import's id, from the 202 answer that created it.",
+        example="4f1c7a52-8a3e-4d55-9d0c-51c1e2f0b7aa",
+    ),
+]
 
-    def create() -> idempotency.Outcome:
-        try:
-            merchant = api_services.merchant_get(partner=partner, external_id=external_id)
-        except api_services.MerchantNotFound as exc:
-            raise ApiProblem(NOT_FOUND, str(exc)) from None
-        try:
-            services.connection_require(merchant=merchant, connection_id=body.connection_id)
-            with translation.override("en"):
-                checked = check_orders(body.orders, connection_id=body.connection_id)
-                if checked.invalid:
-                    raise _invalid(checked)
-                order_import = services.order_import_create(
-                    merchant=merchant,
-                    connection_id=body.connection_id,
-                    checked=checked,
-                    source=ImportSource.API,
-                    actor=Actor.from_request(request),
-                    start=True,
-                )
-        except services.NotFound:
-            raise ApiProblem(
-                NOT_FOUND, f"Merchant {external_id!r} has no Connex connection {body.connection_id}."
-            ) from None
-        except services.UpstreamError as exc:
-            raise ApiProblem(CONNEX_UNAVAILABLE, exc.message, headers={"Retry-After": "30"}) from None
-        url = request.build_absolute_uri(reverse("api:order-import", args=[order_import.pk]))
-        return 202, {"id": str(order_import.pk), "status": ImportStatus.QUEUED.value, "status_url": url}
 
-    key = idempotency.idempotency_key(request)
-    if key is None:
-        (status, answer), replayed = create(), False
-    else:
-        (status, answer), replayed = idempotency.run_once(
-            partner_id=partner.pk, key=key, request_fingerprint=idempotency.fingerprint(request, data), action=create
-        )
-    response = JsonResponse(answer, status=status)
-    response["Location"] = answer["status_url"]
-    if replayed:
-        response["Idempotent-Replayed"] = "true"
-    return response
+@router.api_operation(**route("createOrderImport"), url_name="merchant-order-imports")
+@idempotent
+def order_import_create(
+    request: HttpRequest,
+    external_id: ExternalIdPath,
+    body: Annotated[OrderImportCreate, JsonObjectBody(...)],
+    response: HttpResponse,
+) -> Status:
+    try:
+        merchant = api_services.merchant_get(partner=request.auth.partner, external_id=external_id)
+    except api_services.MerchantNotFound as exc:
+        raise ApiProblem(NOT_FOUND, str(exc)) from None
+    try:
+        services.connection_require(merchant=merchant, connection_id=body.connection_id)
+        with translation.override("en"):
+            checked = check_orders(body.orders, connection_id=body.connection_id)
+            if checked.invalid:
+                raise _invalid(checked)
+            order_import = services.order_import_create(
+                merchant=merchant,
+                connection_id=body.connection_id,
+                checked=checked,
+                source=ImportSource.API,
+                actor=Actor.from_request(request),
+                start=True,
+            )
+    except services.NotFound:
+        raise ApiProblem(
+            NOT_FOUND, f"Merchant {external_id!r} has no Connex connection {body.connection_id}."
+        ) from None
+    except services.UpstreamError as exc:
+        raise ApiProblem(CONNEX_UNAVAILABLE, exc.message, headers={"Retry-After": "30"}) from None
+    url = request.build_absolute_uri(reverse("api:order-import", args=[order_import.pk]))
+    response["Location"] = url
+    return Status(202, OrderImportAccepted(id=str(order_import.pk), status=ImportStatus.QUEUED.value, status_url=url))
 
 
 def _invalid(checked) -> ApiProblem:
@@ -95,13 +103,9 @@ def _invalid(checked) -> ApiProblem:
     )
 
 
-def order_import_get(request: HttpRequest, partner, import_id: str) -> HttpResponse:
-    params = {name: request.GET[name] for name in OrderImportQuery.model_fields if name in request.GET}
-    try:
-        query = OrderImportQuery.model_validate(params)
-    except ValidationError as exc:
-        raise validation_problem(exc, OrderImportQuery, detail="The query string is invalid; see errors.") from None
-    order_import = _partner_import(partner, import_id)
+@router.api_operation(**route("getOrderImport"), url_name="order-import")
+def order_import_get(request: HttpRequest, import_id: ImportIdPath, query: Query[OrderImportQuery]) -> OrderImportOut:
+    order_import = _partner_import(request.auth.partner, import_id)
     if order_import.is_active:
         tasks.order_imports_resume_stale(merchant_id=order_import.merchant_id)
     failures = services.failures(order_import)
@@ -139,7 +143,7 @@ def order_import_get(request: HttpRequest, partner, import_id: str) -> HttpRespo
             next=link(query.page + 1) if query.page < total_pages else None,
         ),
     )
-    return json_response(out)
+    return out
 
 
 def _partner_import(partner, import_id: str) -> OrderImport:
@@ -152,7 +156,3 @@ def _partner_import(partner, import_id: str) -> OrderImport:
     if found is None:
         raise missing
     return found
-
-
-merchant_order_imports = endpoint(post=order_import_create)
-order_import = endpoint(get=order_import_get)

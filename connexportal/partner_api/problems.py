@@ -1,18 +1,20 @@
 """Errors as RFC 9457 problem details: the catalogue of kinds, and field messages from pydantic.
 
-A view raises ``ApiProblem``; the endpoint wrapper turns it into an
-``application/problem+json`` response. Every kind has an anchor in the human
+A view (or the key check, the rate limit, the body parser) raises ``ApiProblem``;
+the API's exception handler (api.py) turns it into an ``application/problem+json``
+response. Every kind has an anchor in the human
 docs, which is where its ``type`` URI points.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from connexportal.partner_api.schemas import Problem
 
@@ -161,16 +163,19 @@ def problem_response(request: HttpRequest, problem: ApiProblem) -> JsonResponse:
     return response
 
 
-def validation_problem(exc: ValidationError, model: type[BaseModel], *, detail: str | None = None) -> ApiProblem:
-    errors: dict[str, list[str]] = {}
-    for error in exc.errors(include_url=False):
+def validation_problem(
+    errors: Iterable[Mapping[str, Any]], model: type[BaseModel], *, detail: str | None = None
+) -> ApiProblem:
+    """A 422 from pydantic's errors, whose ``loc`` starts inside ``model``."""
+    by_field: dict[str, list[str]] = {}
+    for error in errors:
         path = ".".join(str(part) for part in error["loc"])
-        errors.setdefault(path, []).append(_field_message(error, model))
-    count = len(errors)
+        by_field.setdefault(path, []).append(_field_message(error, model))
+    count = len(by_field)
     return ApiProblem(
         VALIDATION,
         detail or f"{count} field{'s' if count != 1 else ''} {'are' if count != 1 else 'is'} invalid; see errors.",
-        errors=errors,
+        errors=by_field,
     )
 
 

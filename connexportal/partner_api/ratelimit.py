@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
+from django.http import HttpRequest
+from ninja.throttling import BaseThrottle
 
 WINDOW_SECONDS = 60
 
@@ -50,3 +52,15 @@ def rate_limit_hit(*, key_id: int) -> RateLimitState:
     return RateLimitState(
         limit=limit, remaining=max(0, limit - count), reset_seconds=reset_seconds, exceeded=count > limit
     )
+
+
+class PartnerKeyRateLimit(BaseThrottle):
+    """The budget as a ninja throttle, checked after the key: the state is kept on the request for its headers."""
+
+    def allow_request(self, request: HttpRequest) -> bool:
+        request.partner_api_rate = rate_limit_hit(key_id=request.auth.pk)
+        return not request.partner_api_rate.exceeded
+
+    def wait(self) -> None:
+        # The 429 problem (api.py) takes its Retry-After from the request's state instead.
+        return None

@@ -1,25 +1,29 @@
-"""The partner API's endpoints: thin — parse, call a service, shape the answer."""
+"""The partner API's merchant endpoints (merchants, activity, connections, products, embed sessions).
 
-from __future__ import annotations
+Thin: ninja has parsed and validated the request and checked the key; a view calls a
+service and shapes the answer, and turns the services' errors into problems.
+"""
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Annotated
 from urllib.parse import urlencode
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import translation
-from django.views.decorators.csrf import csrf_exempt
-from pydantic import MISSING, ValidationError
+from ninja import Path, Query, Router, Status
+from pydantic import MISSING, WithJsonSchema
 
-from connexportal.accounts.models import Merchant, Partner
+from connexportal.accounts.models import Merchant
 from connexportal.activity.models import ActivityAction, ActivityEntry
 from connexportal.activity.services import Actor
-from connexportal.partner_api import idempotency, openapi, services
-from connexportal.partner_api.http import endpoint, finish, json_response, parse_body, public
+from connexportal.partner_api import openapi, services
+from connexportal.partner_api.http import JsonObjectBody
+from connexportal.partner_api.idempotency import idempotent
+from connexportal.partner_api.openapi import route
 from connexportal.partner_api.problems import (
     CONNEX_FORBIDDEN,
     CONNEX_REFUSED,
@@ -31,9 +35,9 @@ from connexportal.partner_api.problems import (
     VALIDATION,
     ApiProblem,
     problem_response,
-    validation_problem,
 )
 from connexportal.partner_api.schemas import (
+    EXTERNAL_ID_PATTERN,
     ActivityActor,
     ActivityChange,
     ActivityEntryOut,
@@ -55,6 +59,18 @@ from connexportal.partner_api.schemas import (
     ProductOut,
 )
 from connexportal.portal import services as portal_services
+
+router = Router()
+
+# Not checked against the pattern: an id that cannot exist is simply not found.
+ExternalIdPath = Annotated[
+    str,
+    WithJsonSchema({"type": "string", "pattern": EXTERNAL_ID_PATTERN, "not": {"enum": [".", ".."]}}),
+    Path(
+        description="The partner's own id for the merchant: 1 to 100 letters, digits and . _ : @ -.",
+        example="acme-001",
+    ),
+]
 
 
 @contextmanager
@@ -97,32 +113,9 @@ def merchant_out(merchant: Merchant) -> MerchantOut:
     )
 
 
-def _idempotent(
-    request: HttpRequest, partner: Partner, data: dict[str, Any], action: Callable[[], idempotency.Outcome]
-) -> JsonResponse:
-    key = idempotency.idempotency_key(request)
-    if key is None:
-        (status, body), replayed = action(), False
-    else:
-        (status, body), replayed = idempotency.run_once(
-            partner_id=partner.pk,
-            key=key,
-            request_fingerprint=idempotency.fingerprint(request, data),
-            action=action,
-        )
-    response = JsonResponse(body, status=status)
-    if replayed:
-        response["Idempotent-Replayed"] = "true"
-    return response
-
-
-def merchant_list(request: HttpRequest, partner: Partner) -> HttpResponse:
-    params = {name: request.GET[name] for name in MerchantListQuery.model_fields if name in request.GET}
-    try:
-        query = MerchantListQuery.model_validate(params)
-    except ValidationError as exc:
-        raise validation_problem(exc, MerchantListQuery, detail="The query string is invalid; see errors.") from None
-    merchants = services.merchant_list(partner=partner)
+@router.api_operation(**route("listMerchants"), url_name="merchants")
+def merchant_list(request: HttpRequest, query: Query[MerchantListQuery]) -> MerchantPage:
+    merchants = services.merchant_list(partner=request.auth.partner)
     total = merchants.count()
     total_pages = max(1, math.ceil(total / query.page_size))
     start = (query.page - 1) * query.page_size
@@ -143,45 +136,46 @@ def merchant_list(request: HttpRequest, partner: Partner) -> HttpResponse:
             next=link(query.page + 1) if query.page < total_pages else None,
         ),
     )
-    return json_response(page)
+    return page
 
 
-def merchant_create(request: HttpRequest, partner: Partner) -> HttpResponse:
-    body, data = parse_body(request, MerchantCreate)
-
-    def create() -> idempotency.Outcome:
-        credentials = None
-        if body.connex is not MISSING:
-            credentials = services.Credentials(
-                environment=body.connex.environment,
-                username=body.connex.username,
-                password=body.connex.password.get_secret_value(),
-            )
-        with service_errors():
-            merchant = services.merchant_create(
-                partner=partner,
-                external_id=body.external_id,
-                name=body.name,
-                timezone_name=body.timezone,
-                currency=body.currency,
-                credentials=credentials,
-                actor=Actor.from_request(request),
-            )
-        return 201, merchant_out(merchant).model_dump(mode="json")
-
-    response = _idempotent(request, partner, data, create)
-    response["Location"] = request.build_absolute_uri(reverse("api:merchant", args=[body.external_id]))
-    return response
-
-
-def merchant_get(request: HttpRequest, partner: Partner, external_id: str) -> HttpResponse:
+@router.api_operation(**route("createMerchant"), url_name="merchants")
+@idempotent
+def merchant_create(
+    request: HttpRequest, body: Annotated[MerchantCreate, JsonObjectBody(...)], response: HttpResponse
+) -> Status:
+    credentials = None
+    if body.connex is not MISSING:
+        credentials = services.Credentials(
+            environment=body.connex.environment,
+            username=body.connex.username,
+            password=body.connex.password.get_secret_value(),
+        )
     with service_errors():
-        merchant = services.merchant_get(partner=partner, external_id=external_id)
-    return json_response(merchant_out(merchant))
+        merchant = services.merchant_create(
+            partner=request.auth.partner,
+            external_id=body.external_id,
+            name=body.name,
+            timezone_name=body.timezone,
+            currency=body.currency,
+            credentials=credentials,
+            actor=Actor.from_request(request),
+        )
+    response["Location"] = request.build_absolute_uri(reverse("api:merchant", args=[body.external_id]))
+    return Status(201, merchant_out(merchant))
 
 
-def merchant_update(request: HttpRequest, partner: Partner, external_id: str) -> HttpResponse:
-    body, _data = parse_body(request, MerchantUpdate)
+@router.api_operation(**route("getMerchant"), url_name="merchant")
+def merchant_get(request: HttpRequest, external_id: ExternalIdPath) -> MerchantOut:
+    with service_errors():
+        merchant = services.merchant_get(partner=request.auth.partner, external_id=external_id)
+    return merchant_out(merchant)
+
+
+@router.api_operation(**route("updateMerchant"), url_name="merchant")
+def merchant_update(
+    request: HttpRequest, external_id: ExternalIdPath, body: Annotated[MerchantUpdate, JsonObjectBody(...)]
+) -> MerchantOut:
     changes = body.model_dump(exclude={"connex"})
     credential_changes = None
     if body.connex is not MISSING:
@@ -191,50 +185,47 @@ def merchant_update(request: HttpRequest, partner: Partner, external_id: str) ->
         }
     with service_errors():
         merchant = services.merchant_update(
-            partner=partner,
+            partner=request.auth.partner,
             external_id=external_id,
             changes=changes,
             credential_changes=credential_changes,
             actor=Actor.from_request(request),
         )
-    return json_response(merchant_out(merchant))
+    return merchant_out(merchant)
 
 
-def merchant_deactivate(request: HttpRequest, partner: Partner, external_id: str) -> HttpResponse:
+@router.api_operation(**route("deactivateMerchant"), url_name="merchant-deactivate")
+def merchant_deactivate(request: HttpRequest, external_id: ExternalIdPath) -> MerchantOut:
     with service_errors():
         merchant = services.merchant_deactivate(
-            partner=partner, external_id=external_id, actor=Actor.from_request(request)
+            partner=request.auth.partner, external_id=external_id, actor=Actor.from_request(request)
         )
-    return json_response(merchant_out(merchant))
+    return merchant_out(merchant)
 
 
-def embed_session_create(request: HttpRequest, partner: Partner) -> HttpResponse:
-    body, data = parse_body(request, EmbedSessionCreate)
+@router.api_operation(**route("createEmbedSession"), url_name="embed-sessions")
+@idempotent
+def embed_session_create(
+    request: HttpRequest, body: Annotated[EmbedSessionCreate, JsonObjectBody(...)], response: HttpResponse
+) -> Status:
     options = body.model_dump(exclude={"merchant_external_id"})
-
-    def create() -> idempotency.Outcome:
-        with service_errors():
-            path, expires_at = services.embed_launch_create(
-                partner=partner,
-                external_id=body.merchant_external_id,
-                user_email=options.get("user_email", ""),
-                language=options.get("language", ""),
-                ttl_seconds=options.get("ttl_seconds"),
-            )
-        session = EmbedSessionOut(url=request.build_absolute_uri(path), expires_at=expires_at)
-        return 201, session.model_dump(mode="json")
-
-    return _idempotent(request, partner, data, create)
-
-
-def merchant_activity_list(request: HttpRequest, partner: Partner, external_id: str) -> HttpResponse:
-    params = {name: request.GET[name] for name in ActivityListQuery.model_fields if name in request.GET}
-    try:
-        query = ActivityListQuery.model_validate(params)
-    except ValidationError as exc:
-        raise validation_problem(exc, ActivityListQuery, detail="The query string is invalid; see errors.") from None
     with service_errors():
-        entries = services.merchant_activity_list(partner=partner, external_id=external_id)
+        path, expires_at = services.embed_launch_create(
+            partner=request.auth.partner,
+            external_id=body.merchant_external_id,
+            user_email=options.get("user_email", ""),
+            language=options.get("language", ""),
+            ttl_seconds=options.get("ttl_seconds"),
+        )
+    return Status(201, EmbedSessionOut(url=request.build_absolute_uri(path), expires_at=expires_at))
+
+
+@router.api_operation(**route("listMerchantActivity"), url_name="merchant-activity")
+def merchant_activity_list(
+    request: HttpRequest, external_id: ExternalIdPath, query: Query[ActivityListQuery]
+) -> ActivityPage:
+    with service_errors():
+        entries = services.merchant_activity_list(partner=request.auth.partner, external_id=external_id)
     total = entries.count()
     total_pages = max(1, math.ceil(total / query.page_size))
     start = (query.page - 1) * query.page_size
@@ -254,7 +245,7 @@ def merchant_activity_list(request: HttpRequest, partner: Partner, external_id: 
             next=link(query.page + 1) if query.page < total_pages else None,
         ),
     )
-    return json_response(page)
+    return page
 
 
 def activity_entry_out(entry: ActivityEntry) -> ActivityEntryOut:
@@ -325,78 +316,63 @@ def product_out(product: portal_services.ProductRow) -> ProductOut:
     )
 
 
-def merchant_connections_list(request: HttpRequest, partner: Partner, external_id: str) -> HttpResponse:
+@router.api_operation(**route("listMerchantConnections"), url_name="merchant-connections")
+def merchant_connections_list(request: HttpRequest, external_id: ExternalIdPath) -> ConnectionList:
     with service_errors():
-        merchant = services.merchant_get(partner=partner, external_id=external_id)
+        merchant = services.merchant_get(partner=request.auth.partner, external_id=external_id)
     with translation.override("en"):
         result = portal_services.connections_list(merchant=merchant)
         # The portal may show a last known list; a partner gets Connex's answer or a reason to retry.
         if result.stale:
             raise upstream_problem(portal_services.UpstreamError(result.error or "", retryable=result.retryable))
-        page = ConnectionList(items=[connection_out(connection) for connection in result.connections])
-    return json_response(page)
+        return ConnectionList(items=[connection_out(connection) for connection in result.connections])
 
 
-def merchant_product_create(request: HttpRequest, partner: Partner, external_id: str) -> HttpResponse:
-    body, data = parse_body(request, ProductCreate)
-
-    def create() -> idempotency.Outcome:
-        with service_errors():
-            merchant = services.merchant_get(partner=partner, external_id=external_id)
-            if not merchant.is_active:
-                raise services.MerchantInactive(external_id)
-        with translation.override("en"):
-            try:
-                product = portal_services.product_create(
-                    merchant=merchant,
-                    connection_id=body.connection_id,
-                    values=body.product_values(),
-                    actor=Actor.from_request(request),
-                )
-            except portal_services.NotFound:
-                raise ApiProblem(
-                    NOT_FOUND,
-                    f"The merchant {external_id!r} has no connection {body.connection_id}; "
-                    "list its connections to find their ids.",
-                ) from None
-            except portal_services.DuplicateSku as exc:
-                existing = exc.existing
-                raise ApiProblem(
-                    DUPLICATE_SKU,
-                    f"The merchant already has a product with SKU {existing.sku!r} (id {existing.id}); "
-                    "SKUs are compared without regard to case or surrounding spaces.",
-                    errors={"sku": [f"Already used by product {existing.id} ({existing.name or existing.sku})."]},
-                    extensions={"existing_product_id": existing.id},
-                ) from None
-            except portal_services.UpstreamError as exc:
-                raise upstream_problem(exc) from None
-        return 201, product_out(product).model_dump(mode="json")
-
-    return _idempotent(request, partner, data, create)
-
-
-merchants = endpoint(get=merchant_list, post=merchant_create)
-merchant = endpoint(get=merchant_get, patch=merchant_update)
-merchant_deactivation = endpoint(post=merchant_deactivate)
-merchant_activity = endpoint(get=merchant_activity_list)
-merchant_connections = endpoint(get=merchant_connections_list)
-merchant_products = endpoint(post=merchant_product_create)
-embed_sessions = endpoint(post=embed_session_create)
+@router.api_operation(**route("createProduct"), url_name="merchant-products")
+@idempotent
+def merchant_product_create(
+    request: HttpRequest,
+    external_id: ExternalIdPath,
+    body: Annotated[ProductCreate, JsonObjectBody(...)],
+    response: HttpResponse,
+) -> Status:
+    with service_errors():
+        merchant = services.merchant_get(partner=request.auth.partner, external_id=external_id)
+        if not merchant.is_active:
+            raise services.MerchantInactive(external_id)
+    with translation.override("en"):
+        try:
+            product = portal_services.product_create(
+                merchant=merchant,
+                connection_id=body.connection_id,
+                values=body.product_values(),
+                actor=Actor.from_request(request),
+            )
+        except portal_services.NotFound:
+            raise ApiProblem(
+                NOT_FOUND,
+                f"The merchant {external_id!r} has no connection {body.connection_id}; "
+                "list its connections to find their ids.",
+            ) from None
+        except portal_services.DuplicateSku as exc:
+            existing = exc.existing
+            raise ApiProblem(
+                DUPLICATE_SKU,
+                f"The merchant already has a product with SKU {existing.sku!r} (id {existing.id}); "
+                "SKUs are compared without regard to case or surrounding spaces.",
+                errors={"sku": [f"Already used by product {existing.id} ({existing.name or existing.sku})."]},
+                extensions={"existing_product_id": existing.id},
+            ) from None
+        except portal_services.UpstreamError as exc:
+            raise upstream_problem(exc) from None
+    return Status(201, product_out(product))
 
 
-@csrf_exempt
-@public
-def openapi_json(request: HttpRequest) -> HttpResponse:
-    return JsonResponse(openapi.document(), json_dumps_params={"indent": 2})
-
-
-@csrf_exempt
-@public
 def docs(request: HttpRequest) -> HttpResponse:
     return render(request, "partner_api/docs.html", openapi.docs_context(request))
 
 
-@csrf_exempt
 def not_found(request: HttpRequest, path: str) -> HttpResponse:
+    """Anything else under /api/v1/ answers in JSON too, never with the site's HTML 404 page."""
     detail = f"There is no {request.path} in the partner API; the endpoints are listed at {reverse('api:docs')}."
-    return finish(problem_response(request, ApiProblem(NOT_FOUND, detail)), None)
+    return problem_response(request, ApiProblem(NOT_FOUND, detail))

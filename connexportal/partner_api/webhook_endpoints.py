@@ -5,15 +5,18 @@ A signing secret is in the answer that made it (creation, rotation) and nowhere 
 any later answer, and not in the idempotency store, so these calls take no Idempotency-Key.
 """
 
-from __future__ import annotations
+from typing import Annotated
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import translation
+from ninja import Path, Router, Status
+from pydantic import WithJsonSchema
 
 from connexportal.activity.services import Actor
-from connexportal.partner_api.http import endpoint, json_response, parse_body
+from connexportal.partner_api.http import JsonObjectBody
+from connexportal.partner_api.openapi import route
 from connexportal.partner_api.problems import (
     NOT_FOUND,
     VALIDATION,
@@ -30,6 +33,18 @@ from connexportal.partner_api.webhook_endpoint_schemas import (
 )
 from connexportal.webhooks import endpoints as services
 from connexportal.webhooks.models import WebhookEndpoint
+
+router = Router()
+
+EndpointIdPath = Annotated[
+    str,
+    WithJsonSchema({"type": "string", "format": "uuid"}),
+    Path(
+        alias="id",
+        description="The endpoint's id, from the answer that created it or from the list.",
+        example="0b9d6c1e-5f7a-4e0b-a3c2-7d41e8f6a915",
+    ),
+]
 
 
 def endpoint_out(webhook_endpoint: WebhookEndpoint) -> WebhookEndpointOut:
@@ -59,18 +74,22 @@ def _not_found(endpoint_id: str) -> ApiProblem:
     return ApiProblem(NOT_FOUND, f"You have no webhook endpoint {endpoint_id!r}; list them at /webhook-endpoints.")
 
 
-def endpoint_list(request: HttpRequest, partner) -> HttpResponse:
-    items = [endpoint_out(found) for found in services.endpoint_list(partner=partner)]
-    return json_response(WebhookEndpointList(items=items))
+@router.api_operation(**route("listWebhookEndpoints"), url_name="webhook-endpoints")
+def endpoint_list(request: HttpRequest) -> WebhookEndpointList:
+    return WebhookEndpointList(
+        items=[endpoint_out(found) for found in services.endpoint_list(partner=request.auth.partner)]
+    )
 
 
-def endpoint_create(request: HttpRequest, partner) -> HttpResponse:
-    body, _data = parse_body(request, WebhookEndpointCreate)
+@router.api_operation(**route("createWebhookEndpoint"), url_name="webhook-endpoints")
+def endpoint_create(
+    request: HttpRequest, body: Annotated[WebhookEndpointCreate, JsonObjectBody(...)], response: HttpResponse
+) -> Status:
     try:
         # Field messages from the model's validators (the URL policy among them), in the API's English.
         with translation.override("en"):
             created, secret = services.endpoint_create(
-                partner=partner,
+                partner=request.auth.partner,
                 url=body.url,
                 description=body.description,
                 event_types=list(body.event_types),
@@ -89,46 +108,45 @@ def endpoint_create(request: HttpRequest, partner) -> HttpResponse:
             f"{count} field{'s' if count != 1 else ''} {'are' if count != 1 else 'is'} invalid; see errors.",
             errors=errors,
         ) from None
-    response = json_response(with_secret(created, secret), status=201)
     response["Location"] = request.build_absolute_uri(reverse("api:webhook-endpoint", args=[created.pk]))
-    return response
+    return Status(201, with_secret(created, secret))
 
 
-def endpoint_get(request: HttpRequest, partner, endpoint_id: str) -> HttpResponse:
-    return json_response(endpoint_out(_get(partner, endpoint_id)))
+@router.api_operation(**route("getWebhookEndpoint"), url_name="webhook-endpoint")
+def endpoint_get(request: HttpRequest, endpoint_id: EndpointIdPath) -> WebhookEndpointOut:
+    return endpoint_out(_get(request.auth.partner, endpoint_id))
 
 
-def endpoint_delete(request: HttpRequest, partner, endpoint_id: str) -> HttpResponse:
+@router.api_operation(**route("deleteWebhookEndpoint"), url_name="webhook-endpoint")
+def endpoint_delete(request: HttpRequest, endpoint_id: EndpointIdPath) -> Status:
     try:
-        services.endpoint_delete(partner=partner, endpoint_id=endpoint_id, actor=Actor.from_request(request))
+        services.endpoint_delete(
+            partner=request.auth.partner, endpoint_id=endpoint_id, actor=Actor.from_request(request)
+        )
     except services.EndpointNotFound:
         raise _not_found(endpoint_id) from None
-    return HttpResponse(status=204)
+    return Status(204, None)
 
 
-def endpoint_test(request: HttpRequest, partner, endpoint_id: str) -> HttpResponse:
+@router.api_operation(**route("testWebhookEndpoint"), url_name="webhook-endpoint-test")
+def endpoint_test(request: HttpRequest, endpoint_id: EndpointIdPath) -> Status:
     try:
-        delivery = services.endpoint_ping(partner=partner, endpoint_id=endpoint_id)
+        delivery = services.endpoint_ping(partner=request.auth.partner, endpoint_id=endpoint_id)
     except services.EndpointNotFound:
         raise _not_found(endpoint_id) from None
     except services.EndpointDisabled:
         raise ApiProblem(
             WEBHOOK_ENDPOINT_DISABLED, f"The webhook endpoint {endpoint_id} is disabled, so nothing is sent to it."
         ) from None
-    return json_response(WebhookTestAccepted(event_id=str(delivery.event_id), delivery_id=delivery.pk), status=202)
+    return Status(202, WebhookTestAccepted(event_id=str(delivery.event_id), delivery_id=delivery.pk))
 
 
-def endpoint_secret_rotate(request: HttpRequest, partner, endpoint_id: str) -> HttpResponse:
+@router.api_operation(**route("rotateWebhookEndpointSecret"), url_name="webhook-endpoint-rotate-secret")
+def endpoint_secret_rotate(request: HttpRequest, endpoint_id: EndpointIdPath) -> WebhookEndpointWithSecret:
     try:
         rotated, secret = services.endpoint_rotate_secret(
-            partner=partner, endpoint_id=endpoint_id, actor=Actor.from_request(request)
+            partner=request.auth.partner, endpoint_id=endpoint_id, actor=Actor.from_request(request)
         )
     except services.EndpointNotFound:
         raise _not_found(endpoint_id) from None
-    return json_response(with_secret(rotated, secret))
-
-
-webhook_endpoints = endpoint(get=endpoint_list, post=endpoint_create)
-webhook_endpoint = endpoint(get=endpoint_get, delete=endpoint_delete)
-webhook_endpoint_test = endpoint(post=endpoint_test)
-webhook_endpoint_secret_rotation = endpoint(post=endpoint_secret_rotate)
+    return with_secret(rotated, secret)
