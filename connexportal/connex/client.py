@@ -278,7 +278,9 @@ class ConnexClient:
         land seconds after its answer was lost), every ``lookup_interval`` seconds,
         until ``confirmations`` lookups after the settle period agree that they are
         absent. Only then are the absent ones sent again, once. Orders found are
-        ``already_existed``. Orders whose fate the lookups cannot settle are failed
+        ``already_existed``, except with ``skip_existing``: each batch was checked
+        absent just before it was sent, so what a lookup finds after the failed answer
+        landed from this call and is ``created``. Orders whose fate the lookups cannot settle are failed
         with "outcome unknown: not resent" and ``safe_to_retry=False``. The other
         batches are sent meanwhile. A 4xx is a finished answer, but Connex may have
         stored part of the batch before refusing it, so the batch is looked up once
@@ -402,7 +404,12 @@ class ConnexClient:
             batch.due = self._clock() + plan.lookup_interval
             unsettled.append(batch)
             return
-        report.exist([order for order in batch.open if order_key(order.order_number) in found])
+        landed = [order for order in batch.open if order_key(order.order_number) in found]
+        if plan.skip_existing:
+            # Checked absent just before this call sent them: found now, they are this call's.
+            report.create(landed, reason=f"landed although {batch.describe()}")
+        else:
+            report.exist(landed)
         batch.open = [order for order in batch.open if order_key(order.order_number) not in found]
         if not batch.open:
             return
@@ -844,9 +851,9 @@ class _OrdersReport:
     def not_sending(self, orders: list[NewOrder]) -> None:
         self._sent.difference_update(order_key(order.order_number) for order in orders)
 
-    def create(self, orders: list[NewOrder]) -> None:
+    def create(self, orders: list[NewOrder], *, reason: str = "") -> None:
         for order in orders:
-            self._decide(OrderOutcome(order.order_number, Fate.CREATED))
+            self._decide(OrderOutcome(order.order_number, Fate.CREATED, reason))
 
     def exist(self, orders: list[NewOrder]) -> None:
         for order in orders:

@@ -353,6 +353,20 @@ def test_skip_existing_does_not_send_orders_connex_already_has(fake: FakeConnex)
     assert result.created == ("WEB-0003",)
 
 
+def test_with_skip_existing_orders_that_land_despite_a_failed_answer_are_reported_created(fake: FakeConnex):
+    server = OrdersServer(fake, ["timeout", "ok"])
+    orders = make_orders(3)
+    server.store(orders[:1])
+
+    result = server.client(fake).create_orders(orders, skip_existing=True)
+
+    # Checked absent just before sending, found after the lost answer: this call created them.
+    assert result.already_existed == ("WEB-0000",)
+    assert result.created == ("WEB-0001", "WEB-0002")
+    assert result.outcome("WEB-0001").reason.startswith("landed although the batch failed")
+    assert server.numbers == ["WEB-0000", "WEB-0001", "WEB-0002"]
+
+
 def test_order_numbers_are_matched_trimmed_and_case_insensitively(fake: FakeConnex):
     server = OrdersServer(fake, ["ok"])
     orders = make_orders(2)
