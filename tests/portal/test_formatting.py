@@ -139,3 +139,24 @@ def test_rows_escape_everything_connex_sends():
         assert "<script>" not in html
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "Unknown SKU" in product_rows([product], "USD")
+
+
+@pytest.mark.parametrize("language", ["en", "es", "fr", "hi", "ar", "de-ch"])
+@pytest.mark.parametrize("currency", ["USD", "EUR", "JPY", "BHD", "CHF", "INR"])
+def test_fast_money_and_numbers_write_what_babel_writes(language, currency):
+    """The shapes made once per locale render every amount exactly as Babel's own formatting does."""
+    from babel import numbers
+
+    from connexportal.portal.formatting import _LETTERS_THEN_DIGIT, _locale
+
+    babel_locale = _locale(language)
+    digits = numbers.get_currency_precision(currency)
+    for raw in ("0", "-0.004", "7", "-12.345", "999.995", "1234.5", "-1234567.891", "100000000", "31415.9265"):
+        amount = Decimal(raw).quantize(Decimal(1).scaleb(-digits), rounding="ROUND_HALF_UP")
+        expected = _LETTERS_THEN_DIGIT.sub(NBSP, numbers.format_currency(amount, currency, locale=babel_locale))
+        assert format_money(Decimal(raw), currency, locale=language) == expected
+        number = Decimal(raw)
+        number = number.quantize(Decimal(1)) if number == number.to_integral_value() else number
+        assert format_number(Decimal(raw), locale=language) == numbers.format_decimal(
+            number, locale=babel_locale, decimal_quantization=False
+        )
