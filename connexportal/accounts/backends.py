@@ -45,12 +45,15 @@ class PortalBackend(ModelBackend):
         return super().user_can_authenticate(user) and account_is_active(user)
 
     def get_user(self, user_id):
-        # One query for the user, its merchant and partner: MerchantMiddleware reuses them.
-        user = (
-            get_user_model()
-            ._default_manager.select_related("merchant__partner", "merchant__connex_account", "partner")
-            .filter(pk=user_id)
-            .first()
+        # One query for the user, its merchant and partner: MerchantMiddleware reuses them. Not
+        # .first(): its ORDER BY costs compiling on every request, and the key matches one row.
+        user = next(
+            iter(
+                get_user_model()
+                ._default_manager.select_related("merchant__partner", "merchant__connex_account", "partner")
+                .filter(pk=user_id)
+            ),
+            None,
         )
         return user if user is not None and self.user_can_authenticate(user) else None
 

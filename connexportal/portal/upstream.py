@@ -27,6 +27,7 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from connexportal.accounts.branding import service_name
+from connexportal.accounts.crypto import decrypt
 from connexportal.accounts.models import ConnexAccount
 from connexportal.activity.services import Actor, activity_record
 from connexportal.connex import ConnexClient, account_key
@@ -72,8 +73,13 @@ TOKEN_STORE = CacheTokenStore()
 
 def key_secret() -> bytes:
     """The server secret behind every access-granting cache key (shared by all processes with one SECRET_KEY)."""
+    return _key_secret(settings.SECRET_KEY)
+
+
+@functools.cache
+def _key_secret(secret_key: str) -> bytes:
     return salted_hmac(
-        "connexportal.portal.upstream.account_key", "connex", secret=settings.SECRET_KEY, algorithm="sha256"
+        "connexportal.portal.upstream.account_key", "connex", secret=secret_key, algorithm="sha256"
     ).digest()
 
 
@@ -88,12 +94,31 @@ def base_url_of(account: ConnexAccount) -> str:
 
 def credentials_key(account: ConnexAccount) -> str:
     """The access key of the account's current credentials (its tokens live under it)."""
-    stamp = (account.environment, account.username, account.password_encrypted)
-    memo = getattr(account, "_credentials_key_memo", None)
-    if memo is None or memo[0] != stamp:
-        memo = (stamp, account_key(base_url_of(account), account.username, account.get_password(), secret=key_secret()))
-        account._credentials_key_memo = memo
-    return memo[1]
+    return _credentials_key(
+        base_url_of(account), account.username, account.password_encrypted, _encryption_keys(), key_secret()
+    )
+
+
+def password_of(account: ConnexAccount) -> str:
+    """The account's Connex password (decrypted once per process for each stored ciphertext)."""
+    return _password(account.password_encrypted, _encryption_keys())
+
+
+def _encryption_keys() -> tuple[str, ...]:
+    return tuple(settings.FIELD_ENCRYPTION_KEYS)
+
+
+# Every page needs the account's password and access key. Both follow from what is stored
+# (the ciphertext) and the server's keys, so each process works them out once per credentials
+# instead of a Fernet decryption and an HMAC per request; new credentials are a new ciphertext.
+@functools.lru_cache(maxsize=1024)
+def _password(ciphertext: str, keys: tuple[str, ...]) -> str:
+    return decrypt(ciphertext)
+
+
+@functools.lru_cache(maxsize=1024)
+def _credentials_key(base_url: str, username: str, ciphertext: str, keys: tuple[str, ...], secret: bytes) -> str:
+    return account_key(base_url, username, _password(ciphertext, keys), secret=secret)
 
 
 def shared_limits() -> tuple[Throttles, LoginLocks]:
@@ -142,9 +167,7 @@ def client_for(account: ConnexAccount | None, *, background: bool = False) -> Co
     """
     if account is None:
         raise AccountNotConfigured(_("This merchant has no %(service)s account yet.") % {"service": service_name()})
-    client = client_for_credentials(
-        base_url_of(account), account.username, account.get_password(), background=background
-    )
+    client = client_for_credentials(base_url_of(account), account.username, password_of(account), background=background)
     if account.verified_at is None:
         client.verify()
         if account_mark_verified(account):
