@@ -146,11 +146,13 @@ format: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# Every benchmark runs and prints its PASS/FAIL lines; make fails at the end if any did.
 bench: $(VENV)/.installed-dev
-	@set -e; for script in bench/bench_*.py; do \
+	@failed=""; for script in bench/bench_*.py; do \
 	  [ -e "$$script" ] || { echo "no benchmarks yet"; break; }; \
-	  echo "== $$script"; $(BIN)/python "$$script"; \
-	done
+	  echo "== $$script"; $(BIN)/python "$$script" || failed="$$failed $$script"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "FAIL:$$failed"; exit 1; fi
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache $(MO_FILES)
