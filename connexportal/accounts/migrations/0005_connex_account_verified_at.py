@@ -4,15 +4,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0004_anchored_validators'),
+        ("accounts", "0004_anchored_validators"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='connexaccount',
-            name='verified_at',
-            field=models.DateTimeField(blank=True, editable=False, help_text='When Connex last accepted exactly these credentials; empty until then, and they are not used.', null=True, verbose_name='verified'),
+            model_name="connexaccount",
+            name="verified_at",
+            field=models.DateTimeField(
+                blank=True,
+                editable=False,
+                help_text="When Connex last accepted exactly these credentials; empty until then, and they are not used.",
+                null=True,
+                verbose_name="verified",
+            ),
         ),
     ]

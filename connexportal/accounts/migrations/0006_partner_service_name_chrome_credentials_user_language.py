@@ -4,30 +4,50 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0005_connex_account_verified_at'),
+        ("accounts", "0005_connex_account_verified_at"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='partner',
-            name='allow_credential_editing',
-            field=models.BooleanField(default=True, help_text="Turn off when you provision your merchants' Connex credentials yourself (admin or API).", verbose_name='merchants may edit their Connex login'),
+            model_name="partner",
+            name="allow_credential_editing",
+            field=models.BooleanField(
+                default=True,
+                help_text="Turn off when you provision your merchants' Connex credentials yourself (admin or API).",
+                verbose_name="merchants may edit their Connex login",
+            ),
         ),
         migrations.AddField(
-            model_name='partner',
-            name='embed_chrome',
-            field=models.CharField(choices=[('full', 'Full header'), ('compact', 'Compact header'), ('none', 'No header')], default='none', help_text="Inside your software, show the portal's own brand header in full, compact, or not at all.", max_length=8, verbose_name='header when embedded'),
+            model_name="partner",
+            name="embed_chrome",
+            field=models.CharField(
+                choices=[("full", "Full header"), ("compact", "Compact header"), ("none", "No header")],
+                default="none",
+                help_text="Inside your software, show the portal's own brand header in full, compact, or not at all.",
+                max_length=8,
+                verbose_name="header when embedded",
+            ),
         ),
         migrations.AddField(
-            model_name='partner',
-            name='service_name',
-            field=models.CharField(default='Connex', help_text='What merchants read where the portal names the sync service, e.g. Connex or your own brand.', max_length=60, verbose_name='service name'),
+            model_name="partner",
+            name="service_name",
+            field=models.CharField(
+                default="Connex",
+                help_text="What merchants read where the portal names the sync service, e.g. Connex or your own brand.",
+                max_length=60,
+                verbose_name="service name",
+            ),
         ),
         migrations.AddField(
-            model_name='user',
-            name='language',
-            field=models.CharField(blank=True, choices=[('en', 'English'), ('es', 'Español'), ('fr', 'Français')], help_text="The portal's language for this user; empty follows the partner's default and the browser.", max_length=8, verbose_name='language'),
+            model_name="user",
+            name="language",
+            field=models.CharField(
+                blank=True,
+                choices=[("en", "English"), ("es", "Español"), ("fr", "Français")],
+                help_text="The portal's language for this user; empty follows the partner's default and the browser.",
+                max_length=8,
+                verbose_name="language",
+            ),
         ),
     ]

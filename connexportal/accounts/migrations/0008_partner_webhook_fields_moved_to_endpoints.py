@@ -4,20 +4,19 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     # After the data migration that copied each partner's webhook URL and secret into an endpoint.
     dependencies = [
-        ('accounts', '0007_partner_users'),
-        ('webhooks', '0004_partner_webhook_to_endpoint'),
+        ("accounts", "0007_partner_users"),
+        ("webhooks", "0004_partner_webhook_to_endpoint"),
     ]
 
     operations = [
         migrations.RemoveField(
-            model_name='partner',
-            name='webhook_secret_encrypted',
+            model_name="partner",
+            name="webhook_secret_encrypted",
         ),
         migrations.RemoveField(
-            model_name='partner',
-            name='webhook_url',
+            model_name="partner",
+            name="webhook_url",
         ),
     ]
