@@ -5,10 +5,8 @@ order refuses the whole request (422, errors per order and field), so a partner 
 gets a half import by surprise. The import then runs as the same job as the page's.
 """
 
-import math
 import uuid
 from typing import Annotated
-from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
@@ -31,8 +29,8 @@ from connexportal.partner_api.order_import_schemas import (
     OrderImportOut,
     OrderImportQuery,
 )
+from connexportal.partner_api.paging import page_of
 from connexportal.partner_api.problems import CONNEX_UNAVAILABLE, NOT_FOUND, VALIDATION, ApiProblem
-from connexportal.partner_api.schemas import PageLinks, Pagination
 from connexportal.partner_api.views import ExternalIdPath
 
 # 10,000 orders with addresses and a few lines each: well above DATA_UPLOAD_MAX_MEMORY_SIZE.
@@ -108,15 +106,7 @@ def order_import_get(request: HttpRequest, import_id: ImportIdPath, query: Query
     order_import = _partner_import(request.auth.partner, import_id)
     if order_import.is_active:
         tasks.order_imports_resume_stale(merchant_id=order_import.merchant_id)
-    failures = services.failures(order_import)
-    total = failures.count()
-    total_pages = max(1, math.ceil(total / query.page_size))
-    start = (query.page - 1) * query.page_size
-    rows = list(failures[start : start + query.page_size]) if query.page <= total_pages else []
-
-    def link(page: int) -> str:
-        return request.build_absolute_uri(f"{request.path}?{urlencode({'page': page, 'page_size': query.page_size})}")
-
+    page = page_of(request, services.failures(order_import), page=query.page, page_size=query.page_size)
     out = OrderImportOut(
         id=str(order_import.pk),
         status=order_import.status,
@@ -132,16 +122,11 @@ def order_import_get(request: HttpRequest, import_id: ImportIdPath, query: Query
         started_at=order_import.started_at,
         finished_at=order_import.finished_at,
         failures=[
-            OrderImportFailure(row=row.row_number, order_number=row.order_number, reason=row.reason) for row in rows
+            OrderImportFailure(row=row.row_number, order_number=row.order_number, reason=row.reason)
+            for row in page.items
         ],
-        pagination=Pagination(page=query.page, page_size=query.page_size, total_items=total, total_pages=total_pages),
-        links=PageLinks(
-            self=link(query.page),
-            first=link(1),
-            last=link(total_pages),
-            prev=link(min(query.page - 1, total_pages)) if query.page > 1 else None,
-            next=link(query.page + 1) if query.page < total_pages else None,
-        ),
+        pagination=page.pagination,
+        links=page.links,
     )
     return out
 

@@ -4,11 +4,9 @@ Thin: ninja has parsed and validated the request and checked the key; a view cal
 service and shapes the answer, and turns the services' errors into problems.
 """
 
-import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
-from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -24,6 +22,7 @@ from connexportal.partner_api import openapi, services
 from connexportal.partner_api.http import JsonObjectBody
 from connexportal.partner_api.idempotency import idempotent
 from connexportal.partner_api.openapi import route
+from connexportal.partner_api.paging import page_of
 from connexportal.partner_api.problems import (
     CONNEX_FORBIDDEN,
     CONNEX_REFUSED,
@@ -53,8 +52,6 @@ from connexportal.partner_api.schemas import (
     MerchantOut,
     MerchantPage,
     MerchantUpdate,
-    PageLinks,
-    Pagination,
     ProductCreate,
     ProductOut,
 )
@@ -116,27 +113,10 @@ def merchant_out(merchant: Merchant) -> MerchantOut:
 @router.api_operation(**route("listMerchants"), url_name="merchants")
 def merchant_list(request: HttpRequest, query: Query[MerchantListQuery]) -> MerchantPage:
     merchants = services.merchant_list(partner=request.auth.partner)
-    total = merchants.count()
-    total_pages = max(1, math.ceil(total / query.page_size))
-    start = (query.page - 1) * query.page_size
-    # Past the last page there is nothing to fetch (and a huge page would overflow the database's OFFSET).
-    items = list(merchants[start : start + query.page_size]) if query.page <= total_pages else []
-
-    def link(page: int) -> str:
-        return request.build_absolute_uri(f"{request.path}?{urlencode({'page': page, 'page_size': query.page_size})}")
-
-    page = MerchantPage(
-        items=[merchant_out(merchant) for merchant in items],
-        pagination=Pagination(page=query.page, page_size=query.page_size, total_items=total, total_pages=total_pages),
-        links=PageLinks(
-            self=link(query.page),
-            first=link(1),
-            last=link(total_pages),
-            prev=link(min(query.page - 1, total_pages)) if query.page > 1 else None,
-            next=link(query.page + 1) if query.page < total_pages else None,
-        ),
+    page = page_of(request, merchants, page=query.page, page_size=query.page_size)
+    return MerchantPage(
+        items=[merchant_out(merchant) for merchant in page.items], pagination=page.pagination, links=page.links
     )
-    return page
 
 
 @router.api_operation(**route("createMerchant"), url_name="merchants")
@@ -226,26 +206,10 @@ def merchant_activity_list(
 ) -> ActivityPage:
     with service_errors():
         entries = services.merchant_activity_list(partner=request.auth.partner, external_id=external_id)
-    total = entries.count()
-    total_pages = max(1, math.ceil(total / query.page_size))
-    start = (query.page - 1) * query.page_size
-    items = list(entries[start : start + query.page_size]) if query.page <= total_pages else []
-
-    def link(page: int) -> str:
-        return request.build_absolute_uri(f"{request.path}?{urlencode({'page': page, 'page_size': query.page_size})}")
-
-    page = ActivityPage(
-        items=[activity_entry_out(entry) for entry in items],
-        pagination=Pagination(page=query.page, page_size=query.page_size, total_items=total, total_pages=total_pages),
-        links=PageLinks(
-            self=link(query.page),
-            first=link(1),
-            last=link(total_pages),
-            prev=link(min(query.page - 1, total_pages)) if query.page > 1 else None,
-            next=link(query.page + 1) if query.page < total_pages else None,
-        ),
+    page = page_of(request, entries, page=query.page, page_size=query.page_size)
+    return ActivityPage(
+        items=[activity_entry_out(entry) for entry in page.items], pagination=page.pagination, links=page.links
     )
-    return page
 
 
 def activity_entry_out(entry: ActivityEntry) -> ActivityEntryOut:

@@ -67,7 +67,8 @@ schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", in_test_wsgi_app
 )
 def test_the_api_honours_its_openapi_document(case, partner_key, unlimited, public_dns):
     case.call_and_validate(
-        headers={"Authorization": f"Bearer {partner_key}"},
+        # The WSGI transport hands bodies over undecoded, and the portal gzips for clients that accept it.
+        headers={"Authorization": f"Bearer {partner_key}", "Accept-Encoding": "identity"},
         checks=[
             not_a_server_error_but_connex_unavailable,
             status_code_conformance,
