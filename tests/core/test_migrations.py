@@ -13,3 +13,4 @@ def test_every_model_change_has_its_migration():
         call_command("makemigrations", "--check", "--dry-run", stdout=out, stderr=out)
     except SystemExit as exit_:
         pytest.fail(f"models changed without a migration (makemigrations exited {exit_.code}):\n{out.getvalue()}")
+    assert out.getvalue().strip() == "No changes detected"
