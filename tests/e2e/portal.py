@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import time
 import zoneinfo
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.test import Client, override_settings
 
 SEEDED_PRODUCTS = 120
@@ -77,8 +79,20 @@ def seed_demo(server_url: str) -> Demo:
     return Demo(url=server_url, connections=connection_ids(MERCHANT), other_connections=connection_ids(OTHER))
 
 
+FLUSH_ATTEMPTS = 5
+
+
 def forget_demo() -> None:
-    call_command("flush", interactive=False, verbosity=0)
+    # The module's last page may still have a poll in the live server's thread (holding row locks
+    # on PostgreSQL) when the module ends: a flush that collides with it waits and tries again.
+    for attempt in range(FLUSH_ATTEMPTS):
+        try:
+            call_command("flush", interactive=False, verbosity=0)
+            break
+        except CommandError:
+            if attempt == FLUSH_ATTEMPTS - 1:
+                raise
+            time.sleep(0.5)
     cache.clear()
 
 
