@@ -6,6 +6,7 @@ module-wide demo data instead (see tests/e2e/portal.py).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -13,10 +14,10 @@ import pytest
 from django.db import DEFAULT_DB_ALIAS, connection
 from django.test.utils import modify_settings, setup_databases, teardown_databases
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
-from pytest_django.live_server_helper import LiveServer
 
 from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP_VIEWPORT, NARROW_WIDTH, ConsoleLog
 from tests.e2e.portal import MERCHANT, Demo, Login, forget_demo, portal_settings, seed_demo, session_cookie
+from tests.e2e.server import LiveServer
 
 E2E_DIR = Path(__file__).resolve().parent
 # Read before pytest-django points the connection at a test database; see portal_database.
@@ -69,6 +70,18 @@ def _new_context(browser: Browser, base_url: str, *, width: int, height: int) ->
     context.set_default_timeout(ACTION_TIMEOUT_MS)
     context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
     return context
+
+
+@pytest.fixture(scope="session")
+def live_server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
+    """pytest-django's ``live_server`` (same address options), whose stop ends its request threads.
+
+    See tests/e2e/server.py: pytest-django's own left them, with their database connections, open.
+    """
+    addr = request.config.getvalue("liveserver") or os.getenv("DJANGO_LIVE_TEST_SERVER_ADDRESS") or "localhost"
+    server = LiveServer(addr)
+    yield server
+    server.stop()
 
 
 @pytest.fixture
