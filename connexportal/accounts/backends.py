@@ -19,6 +19,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.http import HttpRequest
 
+from connexportal.accounts.userload import load_user
+
 
 def normalise_email(value: str) -> str:
     """The email as ``User.save`` stores it."""
@@ -45,16 +47,9 @@ class PortalBackend(ModelBackend):
         return super().user_can_authenticate(user) and account_is_active(user)
 
     def get_user(self, user_id):
-        # One query for the user, its merchant and partner: MerchantMiddleware reuses them. Not
-        # .first(): its ORDER BY costs compiling on every request, and the key matches one row.
-        user = next(
-            iter(
-                get_user_model()
-                ._default_manager.select_related("merchant__partner", "merchant__connex_account", "partner")
-                .filter(pk=user_id)
-            ),
-            None,
-        )
+        # One prepared query for the user, its merchant, partner and Connex account, which
+        # MerchantMiddleware and the pages reuse (userload.py says why not select_related here).
+        user = load_user(user_id)
         return user if user is not None and self.user_can_authenticate(user) else None
 
     async def aget_user(self, user_id):
