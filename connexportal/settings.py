@@ -93,7 +93,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 if CONFIG.REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "connexportal.core.cache.PooledRedisCache",
             "LOCATION": CONFIG.REDIS_URL,
             "KEY_PREFIX": "connexportal",
             "TIMEOUT": 300,

@@ -21,7 +21,8 @@ from contextlib import contextmanager
 
 import httpx
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
@@ -37,7 +38,6 @@ from connexportal.connex.tokens import LOGIN_FLIGHTS, LoginLocks, Token
 
 CLIENT_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 READ_RETRIES = 2
-REDIS_CACHE_BACKEND = "django.core.cache.backends.redis.RedisCache"
 # Connex's figure is 4 requests/s per account (CONNEX_RATE_LIMIT); a burst of that size lets
 # a page and its follow-up call go out at once while the average stays within it.
 _transport_override: httpx.BaseTransport | None = None
@@ -123,9 +123,9 @@ def _credentials_key(base_url: str, username: str, ciphertext: str, keys: tuple[
 
 def shared_limits() -> tuple[Throttles, LoginLocks]:
     """Where throttles and login locks live: the cache's Redis when it has one, else this process."""
-    cache_settings = settings.CACHES["default"]
-    if cache_settings["BACKEND"] != REDIS_CACHE_BACKEND:
+    if not isinstance(caches["default"], RedisCache):
         return ACCOUNT_LIMITERS, LOGIN_FLIGHTS
+    cache_settings = settings.CACHES["default"]
     location = cache_settings["LOCATION"]
     first = location if isinstance(location, str) else location[0]
     return _redis_limits(first, f"{cache_settings.get('KEY_PREFIX') or 'connexportal'}:connex:")
