@@ -10,6 +10,7 @@ message a merchant can act on; nothing here ever raises a raw client error.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import math
 import re
@@ -37,7 +38,7 @@ from connexportal.connex import (
     routes,
 )
 from connexportal.connex.keys import sku_key
-from connexportal.connex.models import NewProduct, OrderQuery, Product, ProductQuery, UserConnection
+from connexportal.connex.models import ConnexModel, NewProduct, OrderQuery, Product, ProductQuery, UserConnection
 from connexportal.portal import labels, tasks, upstream
 from connexportal.portal.connex_messages import connex_message, interpolate
 from connexportal.portal.forms import parse_connex_timestamp
@@ -313,6 +314,22 @@ class Page:
     @property
     def last_row(self) -> int:
         return self.first_row + len(self.rows) - 1 if self.rows else 0
+
+
+@dataclass(frozen=True)
+class ListResult:
+    """A page of products or orders as Connex answered it at ``fetched_at``; when Connex is busy or
+    down, the last known page of the same query, with ``error`` saying why it is not fresh."""
+
+    page: Page
+    fetched_at: dt.datetime
+    # Products only: the account's (or the filtered connection's) unknown SKUs, whatever the page.
+    unknown_count: int = 0
+    error: str | None = None
+
+    @property
+    def stale(self) -> bool:
+        return self.error is not None
 
 
 @dataclass(frozen=True)
@@ -663,6 +680,33 @@ def _page(rows: list, page: int, size: int, meta) -> Page:
     return Page(rows=rows, page=page, size=size, total=meta.total_rows, pages=max(1, meta.total_number_of_pages))
 
 
+def _list_key(merchant: Merchant, name: str, query: ConnexModel) -> str:
+    """Where the last known page of ``query`` is kept: the query exactly as Connex gets it (filters,
+    sort, page and page size), hashed so that the key stays short whatever was searched for."""
+    digest = hashlib.sha256(query.model_dump_json().encode()).hexdigest()
+    return _cache_key(merchant, f"{name}:{digest}")
+
+
+def _list_remember(key: str, page: Page, *, unknown_count: int = 0) -> ListResult:
+    """A fresh page, kept as the query's last known one: a single write, and nothing read."""
+    fetched_at = timezone.now()
+    cache.set(key, {"page": page, "fetched_at": fetched_at, "unknown_count": unknown_count}, LAST_KNOWN_TTL)
+    return ListResult(page=page, fetched_at=fetched_at, unknown_count=unknown_count)
+
+
+def _list_last_known(key: str, error: UpstreamError) -> ListResult:
+    """After a failed list call: the query's last known page marked stale, when Connex is only busy
+    or down and a page is known; otherwise ``error`` (a refused login or request is no outage)."""
+    if isinstance(error, NeedsReconnect) or not error.retryable:
+        raise error from None
+    known = cache.get(key)
+    if known is None:
+        raise error from None
+    return ListResult(
+        page=known["page"], fetched_at=known["fetched_at"], unknown_count=known["unknown_count"], error=error.message
+    )
+
+
 def products_list(
     *,
     merchant: Merchant,
@@ -675,8 +719,8 @@ def products_list(
     manual_only: bool = False,
     unknown_only: bool = False,
     product_type: int | None = None,
-) -> tuple[Page, int]:
-    """A page of products and the account's unknown-SKU count."""
+) -> ListResult:
+    """A page of products and the account's unknown-SKU count (the last known ones when Connex is busy or down)."""
     _require_listed_connection(merchant, connection_id)
     query = ProductQuery(
         page_number=page,
@@ -689,12 +733,13 @@ def products_list(
         product_type=product_type,
         user_connection_id=connection_id or 0,
     )
+    key = _list_key(merchant, "products", query)
     try:
         result = _client(merchant).list_products(query)
     except ConnexError as exc:
-        raise _translate(exc, pgettext_lazy("Connex action", "load your products")) from None
+        return _list_last_known(key, _translate(exc, pgettext_lazy("Connex action", "load your products")))
     rows = [_product_row(product) for product in result.products]
-    return _page(rows, page, size, result.meta), result.unknown_skus_count
+    return _list_remember(key, _page(rows, page, size, result.meta), unknown_count=result.unknown_skus_count)
 
 
 def _product_row(product: Product) -> ProductRow:
@@ -863,7 +908,8 @@ def orders_list(
     sort: str = "orderDate",
     direction: str = "desc",
     connection_id: int | None = None,
-) -> Page:
+) -> ListResult:
+    """A page of orders (the last known one when Connex is busy or down)."""
     _require_listed_connection(merchant, connection_id)
     query = OrderQuery(
         begin_date=start,
@@ -875,10 +921,11 @@ def orders_list(
         direction=direction,
         user_connection_id=connection_id or 0,
     )
+    key = _list_key(merchant, "orders", query)
     try:
         result = _client(merchant).list_orders(query)
     except ConnexError as exc:
-        raise _translate(exc, pgettext_lazy("Connex action", "load your orders")) from None
+        return _list_last_known(key, _translate(exc, pgettext_lazy("Connex action", "load your orders")))
     rows = [
         OrderRow(
             id=order.id,
@@ -901,7 +948,7 @@ def orders_list(
         )
         for order in result.orders
     ]
-    return _page(rows, page, size, result.meta)
+    return _list_remember(key, _page(rows, page, size, result.meta))
 
 
 def order_window_preview(

@@ -233,8 +233,9 @@ def _list_page(
     request: HttpRequest, merchant, *, form, nav: str, sorts, template: str, fetch, extra: dict | None = None
 ) -> HttpResponse:
     """A paged, searchable, sortable list: the query string is validated by ``form`` (bad values
-    fall back to defaults, with a note saying so), ``fetch(query, sort, direction)`` returns what
-    the results show; ``extra`` is more context for the page."""
+    fall back to defaults, with a note saying so), ``fetch(query, sort, direction)`` returns the
+    services' ListResult (when stale, shown under the error with the time it was fetched);
+    ``extra`` is more context for the page."""
     form.is_valid()
     query = form.cleaned_data
     sort, direction = query.get("sort") or form.default_sort, query.get("dir") or form.default_dir
@@ -253,12 +254,16 @@ def _list_page(
     status = 200
     try:
         context["connections"] = services.connection_names(merchant=merchant)
-        context.update(fetch(query, sort, direction))
+        result = fetch(query, sort, direction)
     except services.NeedsReconnect as exc:
         return reconnect_page(request, merchant, exc)
     except services.UpstreamError as exc:
         context["error"] = exc.message
         status = 503
+    else:
+        context["page"], context["unknown_count"] = result.page, result.unknown_count
+        if result.stale:
+            context["error"], context["fetched_at"] = result.error, result.fetched_at
     return render(request, _partial(request, template, "results"), context, status=status)
 
 
@@ -272,7 +277,7 @@ def products(request: HttpRequest, merchant) -> HttpResponse:
 
 def _products_page(request: HttpRequest, merchant, params, **extra) -> HttpResponse:
     def fetch(query, sort, direction):
-        page, unknown_count = services.products_list(
+        return services.products_list(
             merchant=merchant,
             page=query.get("page") or 1,
             size=query.get("size") or PAGE_SIZES[1],
@@ -284,7 +289,6 @@ def _products_page(request: HttpRequest, merchant, params, **extra) -> HttpRespo
             unknown_only=bool(query.get("unknown")),
             product_type=query.get("type"),
         )
-        return {"page": page, "unknown_count": unknown_count}
 
     return _list_page(
         request,
@@ -361,7 +365,7 @@ def orders(request: HttpRequest, merchant) -> HttpResponse:
         raise Http404(_("Orders are not shown in this portal."))
 
     def fetch(query, sort, direction):
-        page = services.orders_list(
+        return services.orders_list(
             merchant=merchant,
             start=query["start"],
             end=query["end"],
@@ -372,7 +376,6 @@ def orders(request: HttpRequest, merchant) -> HttpResponse:
             direction=direction,
             connection_id=query.get("connection"),
         )
-        return {"page": page}
 
     return _list_page(
         request,

@@ -5,6 +5,7 @@ transaction intact), and every call is counted so tests can assert what a page c
 from __future__ import annotations
 
 import io
+import re
 
 import httpx
 import pytest
@@ -97,3 +98,9 @@ def sandbox_setting(connection_id: int, name: str) -> str | None:
 
     row = ConnectionSetting.objects.filter(connection_id=connection_id, name=name).first()
     return row.value if row else None
+
+
+def rows_of(html: str) -> str:
+    """The rows of a products or orders page's table ('' without one); each order's line items are inside its row."""
+    found = re.search(r"<tbody>(.*?)</tbody>\s*</table>\s*</div>", html, re.DOTALL)
+    return found.group(1) if found else ""

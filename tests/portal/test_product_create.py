@@ -80,8 +80,8 @@ def test_a_product_is_added_to_the_connection_recorded_and_listed(sandbox):
     assert stored.name == "Trail Mug"
     assert stored.is_manual is True
     assert (created.id, created.sku, created.connection_id) == (stored.pk, "MUG-TRAIL-01", connection.id)
-    page, _unknown = services.products_list(merchant=merchant, page=1, size=10, search="MUG-TRAIL-01")
-    assert [row.id for row in page.rows] == [stored.pk]
+    listed = services.products_list(merchant=merchant, page=1, size=10, search="MUG-TRAIL-01")
+    assert [row.id for row in listed.page.rows] == [stored.pk]
     entry = ActivityEntry.objects.get(action="product.created")
     assert entry.merchant == merchant
     assert entry.target == "Trail Mug (MUG-TRAIL-01)"

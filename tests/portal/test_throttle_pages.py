@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.portal.conftest import DEMO_ACCOUNT
+from tests.portal.conftest import DEMO_ACCOUNT, rows_of
 
 pytestmark = pytest.mark.django_db
 
@@ -65,6 +65,36 @@ def test_a_throttled_products_page_says_busy_at_once(merchant_client, sandbox, t
     assert time.monotonic() - started < 2
     assert sandbox.calls == []
     assert "is busy" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "action"),
+    [
+        ("/products/?sort=sku&page=2&size=10", "/products/?sort=sku&page=3&size=10", "load your products"),
+        ("/orders/?start=2000-01-01&q=a", "/orders/?start=2000-01-01&q=b", "load your orders"),
+    ],
+)
+def test_a_throttled_list_page_shows_the_last_known_page_of_the_same_query_at_once(
+    merchant_client, sandbox, throttled, path, query, action
+):
+    fresh = merchant_client.get(path)
+    assert fresh.status_code == 200
+    sandbox.reset()
+    throttled(10)
+
+    started = time.monotonic()
+    stale = merchant_client.get(path)
+    other = merchant_client.get(query)
+
+    assert time.monotonic() - started < 3
+    assert sandbox.calls == []
+    assert stale.status_code == 200
+    html = stale.content.decode()
+    assert f"is busy and asked us to slow down, so we could not {action}" in html
+    assert "Showing what Connex last told us. It may be out of date. Last updated: <time" in html
+    assert rows_of(html) and rows_of(html) == rows_of(fresh.content.decode())
+    assert other.status_code == 503
+    assert "is busy" in other.content.decode() and not rows_of(other.content.decode())
 
 
 def sandbox_connection_names() -> list[str]:
