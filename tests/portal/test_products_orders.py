@@ -239,3 +239,9 @@ def test_products_bad_sort_size_and_type_are_each_noted(merchant_client, sandbox
 def test_good_list_queries_carry_no_notes(merchant_client, sandbox):
     html = merchant_client.get("/products/?page=2&size=10&sort=sku&dir=desc").content.decode()
     assert 'class="notice notice-warning"' not in html
+
+
+def test_template_comments_never_show_on_the_list_pages(merchant_client, sandbox):
+    for path in ("/products/", "/orders/"):
+        html = merchant_client.get(path).content.decode()
+        assert "{#" not in html and "#}" not in html and "{%" not in html
