@@ -46,6 +46,7 @@ from .errors import (
     ConnexThrottled,
     ConnexUnavailable,
 )
+from .flights import READ_FLIGHTS, ReadFlights
 from .http import DEFAULT_TIMEOUT, new_client, shared_client
 from .keys import order_key
 from .models import (
@@ -126,8 +127,10 @@ class ConnexClient:
 
     ``rate_limiters`` and ``login_locks`` say where each account's throttle and login lock
     live: in this process by default, in Redis for processes that must share them
-    (shared.py). A call whose throttle wait would exceed ``max_throttle_wait`` seconds (or
-    the call's time budget) raises ConnexThrottled at once, without sending anything.
+    (shared.py). Identical reads of the account in flight at once share one call through
+    ``read_flights`` (flights.py; None: every read sends its own). A call whose throttle wait
+    would exceed ``max_throttle_wait`` seconds (or the call's time budget) raises
+    ConnexThrottled at once, without sending anything.
     """
 
     def __init__(
@@ -145,6 +148,7 @@ class ConnexClient:
         rate_limit_burst: int = 1,
         rate_limiters: Throttles = ACCOUNT_LIMITERS,
         login_locks: LoginLocks = LOGIN_FLIGHTS,
+        read_flights: ReadFlights | None = READ_FLIGHTS,
         max_throttle_wait: float | None = None,
         total_timeout: float | None = 30.0,
         retry_after_cap: float = 20.0,
@@ -177,6 +181,7 @@ class ConnexClient:
         self.token_key = account_key(self.base_url, username, password, secret=key_secret)
         self._account = self.token_key.split(":")[3][:12]
         self._login_locks = login_locks
+        self._read_flights = read_flights
         self._max_throttle_wait = max_throttle_wait
         if isinstance(rate_limit, Throttle):
             self._limiter: Throttle | None = rate_limit
@@ -566,6 +571,21 @@ class ConnexClient:
     # --- One call: throttling, attempts, retries, classification ----------------------------
 
     def _call(self, route: routes.Route, body: bytes | None, *, authenticated: bool = True) -> _Reply:
+        if not authenticated or self._read_flights is None:
+            return self._send(route, body, authenticated=authenticated)
+        if route in routes.READ_ROUTES:
+            reply, shared = self._read_flights.share(
+                self.token_key, (route.method, route.path, body), lambda: self._send(route, body)
+            )
+            if shared:
+                log.debug("connex read shared method=%s path=%s", route.method, route.path)
+            return reply
+        try:
+            return self._send(route, body)
+        finally:
+            self._read_flights.wrote(self.token_key)
+
+    def _send(self, route: routes.Route, body: bytes | None, *, authenticated: bool = True) -> _Reply:
         started = time.monotonic()
         deadline = started + self._total_timeout if self._total_timeout is not None else None
         repeatable = route in routes.READ_ROUTES

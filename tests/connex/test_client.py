@@ -536,7 +536,8 @@ def test_401_on_a_write_is_replayed_once_with_the_new_token(fake: FakeConnex):
 
 def test_eight_threads_hitting_401_together_cause_one_login(fake: FakeConnex):
     store = InMemoryTokenStore()
-    client = fake.client(token_store=store)
+    # Not shared (flights.py): every thread's read must reach Connex and meet its own 401.
+    client = fake.client(token_store=store, read_flights=None)
     client.login()
     stale = fake.issued_tokens[0]
     fake.revoke_tokens()
@@ -573,7 +574,7 @@ def test_eight_threads_hitting_401_together_cause_one_login(fake: FakeConnex):
 
 def test_concurrent_first_calls_log_in_once(fake: FakeConnex):
     fake.on(PRODUCTS, products_ok())
-    client = fake.client()
+    client = fake.client(read_flights=None)  # eight reads of their own, each needing the token
     threads = [threading.Thread(target=client.list_products) for _ in range(8)]
     for thread in threads:
         thread.start()
