@@ -523,11 +523,12 @@ def connections_list(*, merchant: Merchant) -> ConnectionsResult:
         return ConnectionsResult(connections=[], fetched_at=None, error=exc.message, needs_reconnect=exc)
     views = [_connection_view(connection) for connection in connections if not connection.deleted]
     fetched_at = timezone.now()
-    # One round trip for both.
+    # One round trip for both. The names on their own are what products, orders and the
+    # tenancy check of writes read: a small entry, not the whole list with its runs.
     cache.set_many(
         {
             _cache_key(merchant, "connections"): {"connections": views, "fetched_at": fetched_at},
-            _cache_key(merchant, "connection-ids"): {view.id for view in views},
+            _cache_key(merchant, "connection-names"): {view.id: view.name for view in views},
         },
         LAST_KNOWN_TTL,
     )
@@ -559,10 +560,10 @@ def connection_cached(*, merchant: Merchant, connection_id: int) -> ConnectionVi
 
 def connection_names(*, merchant: Merchant) -> dict[int, str]:
     """Id -> name of the merchant's connections, from the last list (no upstream call when known)."""
-    known = cache.get(_cache_key(merchant, "connections"))
-    if known is None:
-        known = {"connections": connections_list(merchant=merchant).connections}
-    return {connection.id: connection.name for connection in known["connections"]}
+    names = cache.get(_cache_key(merchant, "connection-names"))
+    if names is None:
+        names = {connection.id: connection.name for connection in connections_list(merchant=merchant).connections}
+    return names
 
 
 def _require_connection(merchant: Merchant, connection_id: int) -> None:
@@ -571,8 +572,8 @@ def _require_connection(merchant: Merchant, connection_id: int) -> None:
     Answered from the ids of the last list when they include it (no upstream call);
     otherwise the list is fetched once more before saying NotFound.
     """
-    known_ids = cache.get(_cache_key(merchant, "connection-ids"))
-    if known_ids is not None and connection_id in known_ids:
+    known = cache.get(_cache_key(merchant, "connection-names"))
+    if known is not None and connection_id in known:
         return
     result = connections_list(merchant=merchant)
     if result.needs_reconnect:

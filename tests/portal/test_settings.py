@@ -219,3 +219,15 @@ def test_window_preview_refuses_dates_out_of_range_without_calling_connex(
     assert response.status_code == 200
     assert message in response.content.decode()
     assert sandbox.calls == []
+
+
+def test_after_a_save_the_products_page_still_costs_one_call(merchant_client, connection, sandbox):
+    # A save drops the last known list (its settings changed); the connections' names, which
+    # products and orders show, stay known on their own: no list call to label the rows.
+    data = form_data(merchant_client, connection)
+    assert merchant_client.post(url(connection), data).status_code == 302
+    sandbox.reset()
+    response = merchant_client.get("/products/")
+    assert response.status_code == 200
+    assert sandbox.calls == [("POST", "api/products/list")]
+    assert f'<option value="{connection.id}"' in response.content.decode()
