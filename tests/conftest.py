@@ -38,3 +38,12 @@ def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[s
 @pytest.fixture
 def manage():
     return run_manage
+
+
+@pytest.fixture(autouse=True)
+def _last_known_writes_forgotten():
+    """Each test starts with no memory of last known pages written (services.LAST_KNOWN_WRITES):
+    the caches are cleared between tests, and a page must be stored again on its first view."""
+    from connexportal.portal.services import LAST_KNOWN_WRITES
+
+    LAST_KNOWN_WRITES.forget()

@@ -14,7 +14,10 @@ import hashlib
 import logging
 import math
 import re
+import threading
+import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -688,10 +691,44 @@ def _list_key(merchant: Merchant, name: str, query: ConnexModel) -> str:
     return _cache_key(merchant, f"{name}:{digest}")
 
 
+class _RecentWrites:
+    """Which last known pages this process wrote lately, so that a page viewed again and again
+    is stored once a minute, not on every view: storing one costs more CPU (pickling its rows)
+    than anything else the page does but render. The copy kept says when it was fetched, which
+    is what a stale page shows. Thread-safe; remembers the latest ``size`` keys."""
+
+    def __init__(self, every: float = 60.0, size: int = 4096) -> None:
+        self.every, self.size = every, size
+        self._written: OrderedDict[str, float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def due(self, key: str) -> bool:
+        """True (and noted as written now) when ``key`` was not written in the last ``every`` seconds."""
+        now = time.monotonic()
+        with self._lock:
+            last = self._written.get(key)
+            if last is not None and now - last < self.every:
+                return False
+            self._written[key] = now
+            self._written.move_to_end(key)
+            while len(self._written) > self.size:
+                self._written.popitem(last=False)
+            return True
+
+    def forget(self) -> None:
+        with self._lock:
+            self._written.clear()
+
+
+LAST_KNOWN_WRITES = _RecentWrites()
+
+
 def _list_remember(key: str, page: Page, *, unknown_count: int = 0) -> ListResult:
-    """A fresh page, kept as the query's last known one: a single write, and nothing read."""
+    """A fresh page, kept as the query's last known one (at most once a minute per process): a
+    single write, and nothing read."""
     fetched_at = timezone.now()
-    cache.set(key, {"page": page, "fetched_at": fetched_at, "unknown_count": unknown_count}, LAST_KNOWN_TTL)
+    if LAST_KNOWN_WRITES.due(key):
+        cache.set(key, {"page": page, "fetched_at": fetched_at, "unknown_count": unknown_count}, LAST_KNOWN_TTL)
     return ListResult(page=page, fetched_at=fetched_at, unknown_count=unknown_count)
 
 

@@ -237,3 +237,26 @@ def test_a_fresh_page_writes_its_last_known_copy_once_and_reads_none(
     assert set(stored) == {"page", "fetched_at", "unknown_count"}
     # One closing </details></td> per row: the name (products) or number (orders) opening onto its details.
     assert len(stored["page"].rows) == rows_of(response.content.decode()).count("</details></td>")
+
+
+@pytest.mark.parametrize(("path", "query", "action"), LIST_PAGES)
+def test_a_page_viewed_again_is_stored_again_only_after_a_minute(
+    merchant_client, sandbox, cache_calls, path, query, action, monkeypatch
+):
+    from connexportal.portal import services
+
+    clock = [1000.0]
+    monkeypatch.setattr(services.time, "monotonic", lambda: clock[0])
+
+    def list_writes() -> int:
+        return sum(1 for method, keys, _value in cache_calls if method == "set" and f":{path.strip('/')}:" in keys[0])
+
+    merchant_client.get(path, query)
+    clock[0] += 59
+    merchant_client.get(path, query)
+    assert list_writes() == 1
+    clock[0] += 1
+    merchant_client.get(path, query)
+    assert list_writes() == 2
+    merchant_client.get(path, {**query, "page": "1"})  # another query: stored on its first view
+    assert list_writes() == 3
