@@ -2,19 +2,49 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from dataclasses import dataclass
 from html import escape
 
 from django import template
+from django.conf import settings
 from django.templatetags.tz import do_timezone
+from django.utils import translation
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from connexportal.portal.connex_messages import connex_message
 from connexportal.portal.formatting import format_date, format_datetime, format_money, format_number, format_time
+from connexportal.portal.formatting import zone as zone_for
 from connexportal.portal.forms import ORDER_SORTS, PRODUCT_SORTS
 
 register = template.Library()
+
+
+@dataclass(frozen=True)
+class _Cells:
+    """Values of one page's rows as its language writes them. The language and time zone are
+    looked up once for the page, not once per value: a row list makes hundreds of them."""
+
+    currency: str
+    code: str
+    tz: dt.tzinfo
+
+    @classmethod
+    def now(cls, currency: str, zone: str) -> _Cells:
+        return cls(currency, translation.get_language() or settings.LANGUAGE_CODE, zone_for(zone))
+
+    def amount(self, value) -> str:
+        return escape(format_money(value, self.currency, locale=self.code))
+
+    def count(self, value) -> str:
+        return escape(format_number(value, locale=self.code))
+
+    def moment(self, value) -> str:
+        return escape(format_datetime(value, tz=self.tz, locale=self.code))
+
+    def day(self, value) -> str:
+        return escape(format_date(value, tz=self.tz, locale=self.code))
 
 
 @register.filter
@@ -103,6 +133,8 @@ def _cell_labels(headings) -> list[str]:
 @register.simple_tag
 def product_rows(products, currency: str, zone: str = "UTC") -> str:
     """The products table's rows, each opening onto the product's details; times in ``zone``."""
+    cell = _Cells.now(currency, zone)
+
     labels = [
         escape(str(text))
         for text in (
@@ -122,41 +154,42 @@ def product_rows(products, currency: str, zone: str = "UTC") -> str:
     for product in products:
         facts = [
             escape(str(product.type_label or "—")),
-            escape(money(product.unit_cost, currency)),
-            escape(money(product.average_cost, currency)),
-            escape(quantity(product.quantity_on_order)),
+            cell.amount(product.unit_cost),
+            cell.amount(product.average_cost),
+            cell.count(product.quantity_on_order),
             yes if product.is_manual else no,
-            escape(format_datetime(product.created_at, tz=zone)),
+            cell.moment(product.created_at),
         ]
         cells = "".join(
             f"<div><dt>{label}</dt><dd>{fact}</dd></div>" for label, fact in zip(labels, facts, strict=True)
         )
         if product.description:
             cells = f"<div><dt>{description_label}</dt><dd>{escape(product.description)}</dd></div>{cells}"
-        updated = escape(format_date(product.updated_at, tz=zone))
+        updated = cell.day(product.updated_at)
         rows.append(
             f'<tr><td data-label="{name_}"><details><summary>{escape(product.name) if product.name else no_name}'
             f'</summary><dl class="facts small">{cells}</dl></details></td>'
             f'<td data-label="{sku_}"><code>{escape(product.sku)}</code>'
             f"{unknown if product.has_unknown_sku else ''}</td>"
-            f'<td class="num" data-label="{price_}">{escape(money(product.sales_price, currency))}</td>'
-            f'<td class="num" data-label="{on_hand_}">{escape(quantity(product.quantity_on_hand))}</td>'
+            f'<td class="num" data-label="{price_}">{cell.amount(product.sales_price)}</td>'
+            f'<td class="num" data-label="{on_hand_}">{cell.count(product.quantity_on_hand)}</td>'
             f'<td data-label="{updated_}">{updated}</td>'
             f'<td data-label="{connection_}">{escape(product.connection_name)}</td></tr>'
         )
     return mark_safe("\n".join(rows))  # noqa: S308 - every value in the markup is escaped above
 
 
-def _order_lines(order, currency: str, heading: str, labels: list[str]) -> str:
+def _order_lines(order, cell: _Cells, heading: str, labels: list[str]) -> str:
     if not order.lines:
         return f'<p class="muted">{escape(_("No line items."))}</p>'
+
     product_, sku_, qty_, unit_price_, total_ = labels
     body = "".join(
         f'<tr><td data-label="{product_}">{escape(line.product_name)}</td>'
         f'<td data-label="{sku_}"><code>{escape(line.sku)}</code></td>'
-        f'<td class="num" data-label="{qty_}">{escape(quantity(line.quantity))}</td>'
-        f'<td class="num" data-label="{unit_price_}">{escape(money(line.unit_price, currency))}</td>'
-        f'<td class="num" data-label="{total_}">{escape(money(line.total, currency))}</td></tr>'
+        f'<td class="num" data-label="{qty_}">{cell.count(line.quantity)}</td>'
+        f'<td class="num" data-label="{unit_price_}">{cell.amount(line.unit_price)}</td>'
+        f'<td class="num" data-label="{total_}">{cell.amount(line.total)}</td></tr>'
         for line in order.lines
     )
     caption = escape(_("Line items of order %(number)s") % {"number": order.order_number})
@@ -169,6 +202,8 @@ def _order_lines(order, currency: str, heading: str, labels: list[str]) -> str:
 @register.simple_tag
 def order_rows(orders, currency: str, zone: str = "UTC") -> str:
     """The orders table's rows, each opening onto its line items; dates in ``zone``."""
+    cell = _Cells.now(currency, zone)
+
     line_columns = (
         ("", _("Product")),
         ("", _("SKU")),
@@ -183,10 +218,10 @@ def order_rows(orders, currency: str, zone: str = "UTC") -> str:
     for order in orders:
         customer = f' <span class="muted">· {escape(order.customer_name)}</span>' if order.customer_name else ""
         rows.append(
-            f'<tr><td data-label="{date_}">{escape(format_datetime(order.order_date, tz=zone))}</td>'
+            f'<tr><td data-label="{date_}">{cell.moment(order.order_date)}</td>'
             f'<td data-label="{number_}"><details><summary>{escape(order.order_number)}{customer}</summary>'
-            f"{_order_lines(order, currency, heading, line_labels)}</details></td>"
-            f'<td class="num" data-label="{total_}">{escape(money(order.total, currency))}</td>'
+            f"{_order_lines(order, cell, heading, line_labels)}</details></td>"
+            f'<td class="num" data-label="{total_}">{cell.amount(order.total)}</td>'
             f'<td data-label="{channel_}">{escape(order.channel or "—")}</td></tr>'
         )
     return mark_safe("\n".join(rows))  # noqa: S308 - every value in the markup is escaped above
