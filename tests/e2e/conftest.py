@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from django.db import DEFAULT_DB_ALIAS, connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.test.utils import modify_settings, setup_databases, teardown_databases
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
@@ -63,6 +63,12 @@ def browser() -> Iterator[Browser]:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+        # With that loop marked running, Django keeps this thread's database connections apart from
+        # the ones it had before the browser opened (asgiref's Local holds them per asyncio context):
+        # what the browser tests opened here would stay open once the loop is no longer marked
+        # running, unseen by the database teardown that follows (pytest-django's, when other tests
+        # set the database up before the browser), which then cannot drop the test database.
+        connections.close_all()
 
 
 def _new_context(browser: Browser, base_url: str, *, width: int, height: int) -> BrowserContext:
