@@ -221,6 +221,7 @@ def test_cold_clients_in_many_processes_log_in_once(redis_keys, connections):
             rate_limit_burst=100,
             rate_limiters=throttles,
             login_locks=locks,
+            read_flights=None,  # every page's read reaches Connex, each needing the token
         )
         client.list_products()
 
