@@ -221,8 +221,8 @@ class ConnexClient:
         self._token()
 
     def list_connections(self) -> list[UserConnection]:
-        reply = self._call(routes.LIST_CONNECTIONS, None)
-        return self._parse(routes.LIST_CONNECTIONS, reply, CONNECTIONS_ADAPTER.validate_json)
+        # A list of its own: the models in it may be shared with concurrent readers (frozen), the list not.
+        return list(self._read(routes.LIST_CONNECTIONS, None, CONNECTIONS_ADAPTER.validate_json))
 
     def update_settings(self, user_connection_id: int, settings: Mapping[str, str]) -> UpdateSettingsResponse:
         """Change the named settings of a connection; Connex keeps every other setting as it is."""
@@ -241,8 +241,7 @@ class ConnexClient:
 
     def list_products(self, query: ProductQuery | Mapping[str, Any] | None = None) -> ProductsPage:
         query = _as_model(ProductQuery, query if query is not None else {})
-        reply = self._call(routes.LIST_PRODUCTS, _body(query))
-        return self._parse(routes.LIST_PRODUCTS, reply, ProductsPage.model_validate_json)
+        return self._read(routes.LIST_PRODUCTS, _body(query), ProductsPage.model_validate_json)
 
     def iter_products(self, query: ProductQuery | Mapping[str, Any] | None = None) -> Iterator[Product]:
         """Every product matching ``query``, from its page_number to the last page."""
@@ -258,8 +257,7 @@ class ConnexClient:
 
     def list_orders(self, query: OrderQuery | Mapping[str, Any]) -> OrdersPage:
         query = _as_model(OrderQuery, query)
-        reply = self._call(routes.LIST_ORDERS, _body(query))
-        return self._parse(routes.LIST_ORDERS, reply, OrdersPage.model_validate_json)
+        return self._read(routes.LIST_ORDERS, _body(query), OrdersPage.model_validate_json)
 
     def iter_orders(self, query: OrderQuery | Mapping[str, Any]) -> Iterator[Order]:
         """Every order matching ``query``, from its page_number to the last page."""
@@ -570,19 +568,29 @@ class ConnexClient:
 
     # --- One call: throttling, attempts, retries, classification ----------------------------
 
+    def _read[T](self, route: routes.Route, body: bytes | None, parse: Callable[[bytes], T]) -> T:
+        """A list call's parsed answer, shared with identical reads of the account in flight (flights.py).
+
+        The answer is parsed once, by the caller that sent the call: the models are frozen.
+        """
+
+        def call() -> T:
+            return self._parse(route, self._send(route, body), parse)
+
+        if self._read_flights is None:
+            return call()
+        answer, shared = self._read_flights.share(self.token_key, (route.method, route.path, body), call)
+        if shared:
+            log.debug("connex read shared method=%s path=%s", route.method, route.path)
+        return answer
+
     def _call(self, route: routes.Route, body: bytes | None, *, authenticated: bool = True) -> _Reply:
         if not authenticated or self._read_flights is None:
             return self._send(route, body, authenticated=authenticated)
-        if route in routes.READ_ROUTES:
-            reply, shared = self._read_flights.share(
-                self.token_key, (route.method, route.path, body), lambda: self._send(route, body)
-            )
-            if shared:
-                log.debug("connex read shared method=%s path=%s", route.method, route.path)
-            return reply
         try:
             return self._send(route, body)
         finally:
+            # Every authenticated call here is a write: it starts a new generation of the account's reads.
             self._read_flights.wrote(self.token_key)
 
     def _send(self, route: routes.Route, body: bytes | None, *, authenticated: bool = True) -> _Reply:

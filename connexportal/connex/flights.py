@@ -14,6 +14,7 @@ its flights, so a read that begins after a write returns never joins a read that
 it. Other processes cannot see this process's writes; there, at most one call already in flight
 when the write returns can still be joined.
 
+The answer shared is the parsed one (frozen models): the sender parses it once for everybody.
 Only answers are shared. When the first caller's call fails, each waiting caller makes its own
 call, with its own retries, time budget and throttle, as if it had been alone.
 """

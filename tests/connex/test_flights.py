@@ -80,6 +80,8 @@ def test_concurrent_identical_reads_send_one_call(fake: FakeConnex):
     join(leader + followers)
     assert len(fake.calls(PRODUCTS)) == 1
     assert [page.rows[0].sku for page in first + results] == ["T-1"] * 8
+    # Parsed once, by the sender: every reader holds the same frozen page.
+    assert all(page is first[0] for page in results)
     assert flights.waiting() == 0
 
 
@@ -120,6 +122,22 @@ def test_a_read_after_a_write_does_not_join_a_read_begun_before_it(fake: FakeCon
     join(before + after)
     assert len(fake.calls(CONNECTIONS)) == 2
     assert before_results == after_results == [[]]
+
+
+def test_readers_of_one_connections_call_get_lists_of_their_own(fake: FakeConnex):
+    gate, flights = Gate(httpx.Response(200, json=[{"id": 5, "userConnectionName": "Shop"}])), ReadFlights()
+    fake.on(CONNECTIONS, gate)
+    client = fake.client(read_flights=flights)
+    client.login()
+    leader, first = run_all([client.list_connections])
+    assert gate.arrived.acquire(timeout=5)
+    followers, results = run_all([client.list_connections])
+    wait_for(lambda: flights.waiting() == 1)
+    gate.release.set()
+    join(leader + followers)
+    assert len(fake.calls(CONNECTIONS)) == 1
+    assert results[0] == first[0] and results[0] is not first[0]
+    assert results[0][0] is first[0][0]  # the frozen connection itself is shared
 
 
 def test_writes_are_never_shared(fake: FakeConnex):
