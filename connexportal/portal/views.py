@@ -245,6 +245,8 @@ def _list_page(
         "form": form,
         "sorts": sorts,
         "page_sizes": PAGE_SIZES,
+        # The size asked for: the select shows it even when no page came back (Connex down).
+        "size": query.get("size") or PAGE_SIZES[1],
         "sort": sort,
         "dir": direction,
         "query_notes": form.notes(),

@@ -245,3 +245,13 @@ def test_template_comments_never_show_on_the_list_pages(merchant_client, sandbox
     for path in ("/products/", "/orders/"):
         html = merchant_client.get(path).content.decode()
         assert "{#" not in html and "#}" not in html and "{%" not in html
+
+
+@pytest.mark.parametrize("path", ["/products/", "/orders/"])
+def test_the_page_size_asked_for_stays_selected_when_connex_is_down(merchant_client, sandbox, path):
+    with faults.injected("503=1", account=DEMO_ACCOUNT):
+        response = merchant_client.get(path, {"size": "50", "q": "nothing-known"})
+    html = response.content.decode()
+    assert response.status_code == 503
+    assert re.search(r'<option value="50"\s*selected>', html)
+    assert not re.search(r'<option value="(10|25|100)"\s*selected>', html)
