@@ -15,11 +15,7 @@ request to any host but the portal. Takes about half a minute.
 from __future__ import annotations
 
 import argparse
-import shutil
-import signal
 import sys
-import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -35,7 +31,6 @@ from bench_portal import (  # noqa: E402
     CONNEX_LOGIN,
     GUNICORN,
     MERCHANT_LOGIN,
-    STATIC_ROOT,
     BenchError,
     Portal,
     Server,
@@ -43,6 +38,7 @@ from bench_portal import (  # noqa: E402
     base_env,
     free_port,
     manage,
+    run_benchmark,
     start,
     wait_until,
 )
@@ -213,26 +209,7 @@ def main() -> int:
     if not Path(CHROMIUM).exists():
         print(f"FAIL: the first-load benchmark drives Chromium at {CHROMIUM} (Debian package 'chromium')")
         return 1
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    workdir = Path(tempfile.mkdtemp(prefix="bench-first-load-"))
-    static_existed = STATIC_ROOT.exists()
-    servers: list[Server] = []
-    started_at = time.monotonic()
-    try:
-        return run(workdir, servers)
-    except BenchError as exc:
-        print(f"\nFAIL: {exc}")
-        return 1
-    finally:
-        for server in reversed(servers):
-            server.stop()
-        if not static_existed:
-            shutil.rmtree(STATIC_ROOT, ignore_errors=True)
-        if options.keep:
-            print(f"\n(kept {workdir})")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
-        print(f"\ntook {time.monotonic() - started_at:.0f}s")
+    return run_benchmark("bench-first-load-", run, keep=options.keep)
 
 
 if __name__ == "__main__":

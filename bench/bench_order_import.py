@@ -23,11 +23,8 @@ import argparse
 import datetime as dt
 import logging
 import os
-import shutil
-import signal
 import sqlite3
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -46,6 +43,7 @@ from bench_portal import (  # noqa: E402
     base_env,
     free_port,
     manage,
+    run_benchmark,
     start,
     wait_until,
 )
@@ -166,21 +164,9 @@ def main() -> int:
     parser.add_argument("--orders", type=int, default=10_000, help="orders per run (default 10000)")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (databases, server logs)")
     options = parser.parse_args()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    workdir = Path(tempfile.mkdtemp(prefix="bench-import-"))
-    servers: list[Server] = []
-    try:
-        return run(options.orders, workdir, servers)
-    except BenchError as exc:
-        print(f"\nFAIL: {exc}")
-        return 1
-    finally:
-        for server in reversed(servers):
-            server.stop()
-        if options.keep:
-            print(f"\n(kept {workdir})")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+    return run_benchmark(
+        "bench-import-", lambda workdir, servers: run(options.orders, workdir, servers), keep=options.keep
+    )
 
 
 def run(count: int, workdir: Path, servers: list[Server]) -> int:

@@ -537,26 +537,45 @@ def main() -> int:
     if urlsplit(options.redis_url).hostname not in ("127.0.0.1", "localhost"):
         parser.error("--redis-url must be on 127.0.0.1: the benchmark flushes that database")
 
+    redis_url = options.redis_url if redis_reachable(options.redis_url) else ""
+    return run_benchmark(
+        "bench-portal-",
+        lambda workdir, servers: run(options, workdir, servers, redis_url),
+        keep=options.keep,
+        after=lambda: redis_url and flush_redis(redis_url, quiet=True),
+    )
+
+
+def run_benchmark(
+    prefix: str,
+    run: Callable[[Path, list[Server]], int],
+    *,
+    keep: bool = False,
+    after: Callable[[], object] | None = None,
+) -> int:
+    """``run(workdir, servers)`` in a fresh temp dir; whatever happens, then every server it
+    started stopped, ``after()``, collected static files removed if they were not there
+    before, the temp dir removed (unless ``keep``) and the time taken printed. Returns
+    ``run``'s exit status, or 1 after a BenchError."""
     # SIGTERM (a CI timeout) unwinds like Ctrl-C, through the finally that stops the servers.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    workdir = Path(tempfile.mkdtemp(prefix="bench-portal-"))
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
     static_existed = STATIC_ROOT.exists()
     servers: list[Server] = []
-    redis_url = options.redis_url if redis_reachable(options.redis_url) else ""
     started_at = time.monotonic()
     try:
-        return run(options, workdir, servers, redis_url)
+        return run(workdir, servers)
     except BenchError as exc:
         print(f"\nFAIL: {exc}")
         return 1
     finally:
         for server in reversed(servers):
             server.stop()
-        if redis_url:
-            flush_redis(redis_url, quiet=True)
+        if after is not None:
+            after()
         if not static_existed:
             shutil.rmtree(STATIC_ROOT, ignore_errors=True)
-        if options.keep:
+        if keep:
             print(f"\n(kept {workdir})")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
