@@ -17,6 +17,7 @@ import functools
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import connections, router
 
 from connexportal.accounts.models import ConnexAccount, Merchant, Partner
@@ -120,7 +121,7 @@ def load_user(user_id):
     user_model = get_user_model()
     try:
         user_id = user_model._meta.pk.to_python(user_id)
-    except Exception:  # noqa: BLE001 - a session holding a malformed id is no user, as in ModelBackend
+    except ValidationError:  # a session holding a malformed id is no user, as in ModelBackend
         return None
     db = router.db_for_read(user_model)
     statement = _statement(db)
