@@ -414,13 +414,6 @@ class Product(ConnexModel):
     connection_ref: UserConnectionRef | None = wire("objUserConnectionViewModel", default=None)
 
 
-def _declared_total(data: Mapping[str, Any]) -> Any:
-    meta = data.get("objMetaData", data.get("ObjMetaData"))
-    if not isinstance(meta, Mapping):
-        return None
-    return meta.get("totalRows", meta.get("TotalRows"))
-
-
 class _Page(ConnexModel):
     """A page of a list call. Its list key is required: an object without it (a wrapper, an
     error object such as ``{"isSuccess": false}``, a key in another case) is not a page, and
@@ -428,22 +421,13 @@ class _Page(ConnexModel):
     list is an empty page only when ``objMetaData.totalRows`` agrees."""
 
     ROWS_KEY: ClassVar[str]
+    ROWS_FIELD: ClassVar[str]
 
     meta: PageMeta = wire("objMetaData", default=PageMeta())
 
     @property
     def rows(self) -> list[Any]:
         raise NotImplementedError
-
-    @model_validator(mode="before")
-    @classmethod
-    def _null_rows_of_an_empty_list(cls, data: Any) -> Any:
-        if not isinstance(data, Mapping):
-            return data
-        for key in (cls.ROWS_KEY, _pascal(cls.ROWS_KEY)):
-            if key in data and data[key] is None and _declared_total(data) == 0:
-                return {**data, key: []}
-        return data
 
     @property
     def has_meta(self) -> bool:
@@ -457,6 +441,12 @@ class _Page(ConnexModel):
     @model_validator(mode="after")
     def _rows_agree_with_total(self) -> _Page:
         total = self.total_rows
+        if self.rows is None:
+            # Checked here, after the page is read, not on the raw answer: a "before" validator
+            # would make pydantic turn the whole JSON answer into Python objects first (2x slower).
+            if total != 0:
+                raise ValueError(f"{self.ROWS_KEY} is null on a page of a list of totalRows {total}")
+            return self.model_copy(update={self.ROWS_FIELD: []})
         if total is not None and len(self.rows) > total:
             raise ValueError(f"{len(self.rows)} rows on a page of a list of totalRows {total}")
         return self
@@ -464,8 +454,9 @@ class _Page(ConnexModel):
 
 class ProductsPage(_Page):
     ROWS_KEY = "lstProducts"
+    ROWS_FIELD = "products"
 
-    products: list[Product] = wire(ROWS_KEY)
+    products: list[Product] | None = wire(ROWS_KEY)  # never None once read: _rows_agree_with_total
     unknown_skus_count: int = 0
 
     @property
@@ -554,8 +545,9 @@ class Order(ConnexModel):
 
 class OrdersPage(_Page):
     ROWS_KEY = "lstAllOrders"
+    ROWS_FIELD = "orders"
 
-    orders: list[Order] = wire(ROWS_KEY)
+    orders: list[Order] | None = wire(ROWS_KEY)  # never None once read: _rows_agree_with_total
 
     @property
     def rows(self) -> list[Order]:

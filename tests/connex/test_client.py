@@ -223,9 +223,17 @@ def test_iter_products_with_metadata_detects_a_repeated_page(fake: FakeConnex):
         {"data": {"lstProducts": []}},
         {"lstproducts": [{"id": 1, "sku": "A"}]},
         {"lstProducts": None, "objMetaData": {"totalRows": 4, "totalNumberOfPages": 1}},
+        {"lstProducts": None},
         {"lstProducts": [{"id": 1, "sku": "A"}, {"id": 2, "sku": "B"}], "objMetaData": {"totalRows": 1}},
     ],
-    ids=["error-object", "wrapper", "lowercased-key", "null-rows-of-a-nonempty-list", "more-rows-than-total"],
+    ids=[
+        "error-object",
+        "wrapper",
+        "lowercased-key",
+        "null-rows-of-a-nonempty-list",
+        "null-rows-without-a-total",
+        "more-rows-than-total",
+    ],
 )
 def test_a_list_answer_that_is_not_a_page_is_a_protocol_error_not_an_empty_page(fake: FakeConnex, body):
     fake.on(PRODUCTS, httpx.Response(200, json=body))

@@ -145,6 +145,19 @@ def test_products_page_ignores_unknown_fields_and_tolerates_the_quirks():
     assert page.meta.total_number_of_pages == 0  # absent objMetaData -> empty meta, not an error
 
 
+@pytest.mark.parametrize(("page_type", "key"), [(ProductsPage, "lstProducts"), (OrdersPage, "lstAllOrders")])
+def test_null_rows_are_an_empty_page_only_when_the_total_says_so(page_type, key):
+    for body in (
+        f'{{"{key}": null, "objMetaData": {{"totalRows": 0}}}}',
+        f'{{"{key}": null, "ObjMetaData": {{"TotalRows": 0}}}}',
+    ):
+        page = page_type.model_validate_json(body)
+        assert page.rows == [] and page.total_rows == 0
+    for body in (f'{{"{key}": null, "objMetaData": {{"totalRows": 3}}}}', f'{{"{key}": null}}', "{}"):
+        with pytest.raises(ValidationError):
+            page_type.model_validate_json(body)
+
+
 def test_money_never_becomes_float():
     page = ProductsPage.model_validate_json(samples.PRODUCTS_RESPONSE)
     product = page.products[0]
