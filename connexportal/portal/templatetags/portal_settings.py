@@ -1,0 +1,136 @@
+"""The connection settings page's heavier parts, built in Python: ``{% load portal_settings %}``.
+
+As the list rows of ``portal.py``: the same markup as template nodes costs several times more,
+and this page must cost the portal little more than the one Connex call behind it. Every value
+in the markup is escaped here; the language and time zone are looked up once per tag.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from html import escape
+
+from django import forms, template
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils import translation
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+
+from connexportal.portal.formatting import format_datetime
+from connexportal.portal.formatting import zone as zone_for
+
+register = template.Library()
+
+# The window whose row carries the preview of what it covers (the order download).
+PREVIEWED_WINDOW = "LastDownloadUtc"
+
+
+def _typed(field: forms.BoundField, value) -> dt.datetime | None:
+    """What a UTC field holds (typed, or its initial value) as a moment; None when it is not one."""
+    if isinstance(value, dt.datetime):
+        return value
+    initial = field.initial
+    if not field.form.is_bound and isinstance(initial, dt.datetime) and initial.year >= 1000:
+        # ``value`` is this moment written to the minute, which is all the page shows: no need to parse it.
+        return initial
+    try:
+        return field.field.to_python(value)
+    except ValidationError:
+        return None
+
+
+class _WindowFields:
+    """The words and values every datetime field of the page shares, looked up once."""
+
+    def __init__(self, zone: str):
+        self.code = translation.get_language() or settings.LANGUAGE_CODE
+        self.tz = zone_for(zone)
+        self.zone = escape(zone)
+        your_time = _("%(local)s your time")
+        # static/js/portal.js fills {local} as the user types.
+        self.template = escape(your_time % {"local": "{local}"})
+        self.your_time = escape(your_time, quote=False)
+
+    def render(self, field: forms.BoundField) -> str:
+        auto_id, errors = escape(field.auto_id), field.errors
+        value = field.value()
+        attrs = " required" if field.field.required else ""
+        if errors:
+            attrs += f' aria-invalid="true" aria-describedby="{auto_id}_error"'
+        typed = _typed(field, value)
+        local = ""
+        if typed:
+            local = self.your_time % {"local": escape(format_datetime(typed, tz=self.tz, locale=self.code))}
+        messages = "".join(f'<p class="error" id="{auto_id}_error">{escape(str(error))}</p>' for error in errors)
+        return (
+            f'<div class="field{" has-error" if errors else ""}">\n'
+            f'<label for="{auto_id}">{escape(str(field.label))}</label>\n'
+            f'<input type="datetime-local" step="60" name="{escape(field.html_name)}" id="{auto_id}"'
+            f' value="{escape(str(value if value is not None else ""))}"{attrs}>\n'
+            f'<span class="local-time muted" data-local-for="{auto_id}" data-zone="{self.zone}"'
+            f' data-template="{self.template}">{local}</span>\n'
+            f"{messages}\n</div>"
+        )
+
+
+def _presets(row, shown: dict[str, tuple[str, str, str]]) -> str:
+    """A window's quick choices. Every window offers the same ones: ``shown`` keeps each choice's
+    value, words and window as written for the first, for the others."""
+    name = escape(row.preset_name)
+    choices = []
+    for preset in row.presets:
+        written = shown.get(preset.value)
+        if written is None:
+            fills = f' data-start="{escape(preset.start)}" data-end="{escape(preset.end)}"' if preset.start else ""
+            written = shown[preset.value] = (escape(preset.value), escape(str(preset.label)), fills)
+        value, label, fills = written
+        checked = " checked" if preset.checked else ""
+        choices.append(
+            f'<label class="preset"><input type="radio" name="{name}" value="{value}"{checked}{fills}>{label}</label>'
+        )
+    return "".join(choices)
+
+
+def _preview_slot(connection_id: int) -> str:
+    url = escape(reverse("portal:window-preview", args=[connection_id]))
+    start, end = f"#id_{PREVIEWED_WINDOW}", f"#id_{PREVIEWED_WINDOW}End"
+    return (
+        f'<div id="window-preview-slot" hx-get="{url}"\n'
+        f'hx-trigger="change from:{start}, change from:{end}"\n'
+        f'hx-include="{start}, {end}" hx-target="#window-preview" hx-swap="outerHTML">\n'
+        f'<p class="htmx-indicator busy" aria-hidden="true">{escape(_("Checking the window…"), quote=False)}</p>\n'
+        '<div id="window-preview" class="preview" aria-live="polite"></div>\n'
+        "</div>"
+    )
+
+
+@register.simple_tag
+def window_rows(form, connection_id: int, zone: str) -> str:
+    """The settings form's windows: per window its quick choices, its two UTC fields with the
+    local time beside each, its help, and (order download only) the preview of what it covers."""
+    fields = _WindowFields(zone)
+    quick_choice = escape(_("Quick choice: %(window)s"), quote=False)
+    presets: dict[str, tuple[str, str, str]] = {}
+    rows = []
+    for row in form.window_rows():
+        label = escape(str(row.label))
+        quick = quick_choice % {"window": label}
+        help_text = row.end.help_text
+        help_markup = f'<p class="help">{escape(str(help_text))}</p>' if help_text else ""
+        preview = _preview_slot(connection_id) if row.start_name == PREVIEWED_WINDOW else ""
+        rows.append(
+            '<fieldset class="window" data-window>\n'
+            f"<legend>{label}</legend>\n"
+            '<fieldset class="presets">\n'
+            f'<legend class="visually-hidden">{quick}</legend>\n'
+            f"{_presets(row, presets)}\n"
+            "</fieldset>\n"
+            f"{fields.render(row.start)}\n"
+            f"{fields.render(row.end)}\n"
+            f"{help_markup}\n"
+            f"{preview}\n"
+            "</fieldset>"
+        )
+    return mark_safe("\n".join(rows))  # noqa: S308 - every value in the markup is escaped above

@@ -1,0 +1,198 @@
+"""The settings page's parts built in Python (templatetags/portal_settings.py): the markup the
+template wrote before, every value escaped, in the reader's language."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+import time_machine
+from django.utils import translation
+
+from connexportal.connex import routes
+from connexportal.portal import forms
+from connexportal.portal.forms import SyncSettingsForm
+from connexportal.portal.templatetags.portal_settings import (
+    window_rows,
+)
+from tests.portal.conftest import DEMO_ACCOUNT, sandbox_connections
+
+NOW = dt.datetime(2026, 3, 10, 14, 7, tzinfo=dt.UTC)
+ZONE = "America/New_York"
+CURRENT = {
+    "LastDownloadUtc": "2026-03-01T06:30:00",
+    "LastDownloadUtcEnd": "2026-03-02T06:30:00",
+    "LastProductDownloadUtc": "2026-02-01T00:00:00",
+    "LastProductDownloadUtcEnd": "2026-02-02T00:00:00",
+    "SummaryTransactionGroupBy": "2",
+}
+HOSTILE = "<script>alert(\"x\")</script> & 'co'"
+HOSTILE_ESCAPED = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#x27;co&#x27;"
+
+
+@pytest.fixture(autouse=True)
+def _english_at_a_fixed_time():
+    with translation.override("en"), time_machine.travel(NOW, tick=False):
+        yield
+
+
+def settings_form(data=None, current=None):
+    return SyncSettingsForm(data, current=CURRENT if current is None else current, zone=ZONE)
+
+
+def posted(**changes):
+    data = {
+        name: forms.UTCDateTimeField().prepare_value(forms.parse_connex_timestamp(CURRENT.get(name)))
+        for start_end in routes.WINDOW_SETTINGS
+        for name in start_end
+    }
+    data = {name: value or "" for name, value in data.items()}
+    data["SummaryTransactionGroupBy"] = CURRENT["SummaryTransactionGroupBy"]
+    data.update(changes)
+    form = settings_form(data)
+    form.is_valid()
+    return form
+
+
+def windows(markup: str) -> dict[str, str]:
+    """Each window's fieldset, by the name of its start field."""
+    parts = markup.split('<fieldset class="window" data-window>')
+    assert parts[0] == ""
+    return {re.search(r'name="(\w+)Preset"', part).group(1): part for part in parts[1:]}
+
+
+def field_markup(markup: str, name: str) -> str:
+    found = re.search(rf'<div class="field[^"]*">\s*<label for="id_{name}">.*?</div>', markup, re.DOTALL)
+    assert found, name
+    return found.group(0)
+
+
+def checked_presets(window: str) -> list[str]:
+    return re.findall(r'<input type="radio" name="\w+" value="(\w+)" checked', window)
+
+
+# --- Window rows ---------------------------------------------------------------------------
+
+
+def test_each_window_has_its_fields_presets_and_help():
+    markup = window_rows(settings_form(), 7, ZONE)
+    rows = windows(markup)
+    assert list(rows) == [start for start, _end in routes.WINDOW_SETTINGS]
+    order = rows["LastDownloadUtc"]
+    assert "<legend>Order download</legend>" in order
+    assert '<legend class="visually-hidden">Quick choice: Order download</legend>' in order
+    assert '<p class="help">Orders placed in this window are downloaded from the channel.</p>' in order
+    start = field_markup(order, "LastDownloadUtc")
+    assert '<div class="field">' in start
+    assert '<label for="id_LastDownloadUtc">Order download from (UTC)</label>' in start
+    assert (
+        '<input type="datetime-local" step="60" name="LastDownloadUtc" id="id_LastDownloadUtc"'
+        ' value="2026-03-01T06:30" required>'
+    ) in start
+    # 06:30 UTC is 01:30 in New York; the browser rewrites the hint from data-template as the user types.
+    assert (
+        '<span class="local-time muted" data-local-for="id_LastDownloadUtc" data-zone="America/New_York"'
+        ' data-template="{local} your time">Mar 1, 2026, 1:30\N{NARROW NO-BREAK SPACE}AM your time</span>'
+    ) in start
+    assert "aria-invalid" not in markup and 'class="error"' not in markup
+
+
+def test_an_empty_window_is_not_required_and_shows_no_local_time():
+    upload = windows(window_rows(settings_form(), 7, ZONE))["LastProductUploadUtc"]
+    start = field_markup(upload, "LastProductUploadUtc")
+    assert 'value="">' in start
+    assert "required" not in start
+    assert 'data-template="{local} your time"></span>' in start
+
+
+def test_presets_fill_in_whole_days_of_the_merchants_calendar():
+    order = windows(window_rows(settings_form(), 7, ZONE))["LastDownloadUtc"]
+    # 10 March 14:07 UTC is 10 March in New York (UTC-4 after 8 March): yesterday is 9 March, from its midnight.
+    assert (
+        '<label class="preset"><input type="radio" name="LastDownloadUtcPreset" value="yesterday"'
+        ' data-start="2026-03-09T04:00" data-end="2026-03-10T04:00">Yesterday</label>'
+    ) in order
+    assert (
+        '<label class="preset"><input type="radio" name="LastDownloadUtcPreset" value="custom" checked>Custom</label>'
+    ) in order
+
+
+def test_the_chosen_preset_is_checked_in_its_window_only():
+    form = posted(LastProductDownloadUtcPreset="last_7_days", LastDownloadUtcPreset="bogus")
+    rows = windows(window_rows(form, 7, ZONE))
+    assert checked_presets(rows["LastProductDownloadUtc"]) == ["last_7_days"]
+    assert checked_presets(rows["LastDownloadUtc"]) == ["custom"]
+    assert checked_presets(rows["LastProductUploadUtc"]) == ["custom"]
+    # The preset filled in the window's fields, as the page shows them.
+    assert 'value="2026-03-04T05:00"' in field_markup(rows["LastProductDownloadUtc"], "LastProductDownloadUtc")
+
+
+def test_a_field_in_error_says_so_and_keeps_what_was_typed():
+    form = posted(LastDownloadUtc="yesterday", LastDownloadUtcEnd="2026-03-02T06:30")
+    rows = windows(window_rows(form, 7, ZONE))
+    wrong = field_markup(rows["LastDownloadUtc"], "LastDownloadUtc")
+    assert wrong.startswith('<div class="field has-error">')
+    assert 'value="yesterday" required aria-invalid="true" aria-describedby="id_LastDownloadUtc_error">' in wrong
+    assert (
+        '<p class="error" id="id_LastDownloadUtc_error">Enter a date and time as YYYY-MM-DD HH:MM (UTC).</p>'
+    ) in wrong
+    # What was typed is no moment: no local time beside it.
+    assert 'data-template="{local} your time"></span>' in wrong
+    right = field_markup(rows["LastDownloadUtc"], "LastDownloadUtcEnd")
+    assert right.startswith('<div class="field">')
+    assert "aria-invalid" not in right and "error" not in right
+    assert "Mar 2, 2026, 1:30\N{NARROW NO-BREAK SPACE}AM your time" in right
+
+
+def test_the_window_preview_is_only_beside_the_order_download():
+    markup = window_rows(settings_form(), 7, ZONE)
+    assert markup.count('id="window-preview-slot"') == 1
+    assert markup.count('id="window-preview"') == 1
+    rows = windows(markup)
+    assert 'hx-get="/connections/7/settings/preview/"' in rows["LastDownloadUtc"]
+    assert 'hx-include="#id_LastDownloadUtc, #id_LastDownloadUtcEnd"' in rows["LastDownloadUtc"]
+    assert "Checking the window…" in rows["LastDownloadUtc"]
+    for name in ("LastProductDownloadUtc", "LastProductUploadUtc"):
+        assert "window-preview" not in rows[name]
+
+
+def test_window_rows_escape_hostile_labels_values_and_zones(monkeypatch):
+    monkeypatch.setitem(forms.WINDOW_PRESETS, "yesterday", (HOSTILE, -1, 0))
+    monkeypatch.setitem(forms.WINDOW_LABELS, "LastDownloadUtc", (HOSTILE, HOSTILE, HOSTILE, HOSTILE))
+    form = posted(LastDownloadUtc=HOSTILE)
+    markup = window_rows(form, 7, 'UTC" onclick="alert(1)')
+    assert "<script>" not in markup
+    assert 'onclick="' not in markup
+    order = windows(markup)["LastDownloadUtc"]
+    assert f"<legend>{HOSTILE_ESCAPED}</legend>" in order
+    assert f"Quick choice: {HOSTILE_ESCAPED}</legend>" in order
+    assert f'data-start="2026-03-09T04:00" data-end="2026-03-10T04:00">{HOSTILE_ESCAPED}</label>' in order
+    assert f'<label for="id_LastDownloadUtc">{HOSTILE_ESCAPED}</label>' in order
+    assert f'value="{HOSTILE_ESCAPED}" required aria-invalid="true"' in order
+    assert f'<p class="help">{HOSTILE_ESCAPED}</p>' in order
+    assert 'data-zone="UTC&quot; onclick=&quot;alert(1)"' in order
+
+
+def test_window_rows_speak_the_readers_language():
+    with translation.override("fr"):
+        order = windows(window_rows(settings_form(), 7, ZONE))["LastDownloadUtc"]
+    assert "Choix rapide\N{NO-BREAK SPACE}: Téléchargement des commandes</legend>" in order
+    assert 'data-template="{local}, votre heure locale"' in order
+    assert ">1 mars 2026, 01:30, votre heure locale</span>" in order
+    assert ">Hier</label>" in order
+
+
+# --- The whole page ------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_page_escapes_a_hostile_connection_name(merchant_client):
+    connection = sandbox_connections(DEMO_ACCOUNT)[0]
+    type(connection).objects.filter(pk=connection.pk).update(name=HOSTILE)
+    html = merchant_client.get(f"/connections/{connection.id}/settings/").content.decode()
+    assert "<script>alert" not in html
+    assert f"<h1>{HOSTILE_ESCAPED} " in html
+    assert html.count('id="window-preview-slot"') == 1
+    assert html.count('<fieldset class="window" data-window>') == 3
+    assert html.count('<td data-label="Queued">') >= 1
