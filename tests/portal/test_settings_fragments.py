@@ -14,6 +14,7 @@ from connexportal.connex import routes
 from connexportal.portal import forms
 from connexportal.portal.forms import SyncSettingsForm
 from connexportal.portal.templatetags.portal_settings import (
+    select_field,
     window_rows,
 )
 from tests.portal.conftest import DEMO_ACCOUNT, sandbox_connections
@@ -181,6 +182,51 @@ def test_window_rows_speak_the_readers_language():
     assert 'data-template="{local}, votre heure locale"' in order
     assert ">1 mars 2026, 01:30, votre heure locale</span>" in order
     assert ">Hier</label>" in order
+
+
+# --- The summary select --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        pytest.param(lambda: settings_form(), id="current value"),
+        pytest.param(lambda: settings_form(current={}), id="not set"),
+        pytest.param(lambda: settings_form(current={"SummaryTransactionGroupBy": "9"}), id="unknown value"),
+        pytest.param(lambda: posted(SummaryTransactionGroupBy="4"), id="posted"),
+        pytest.param(lambda: posted(SummaryTransactionGroupBy='"><b>'), id="posted, invalid"),
+    ],
+)
+def test_the_select_is_what_djangos_widget_writes(form):
+    field = form()["SummaryTransactionGroupBy"]
+    assert select_field(field) == field.as_widget()
+
+
+def test_the_select_shows_the_current_value_selected():
+    markup = select_field(settings_form()["SummaryTransactionGroupBy"])
+    assert markup.startswith(
+        '<select name="SummaryTransactionGroupBy" aria-describedby="id_SummaryTransactionGroupBy_helptext"'
+        ' id="id_SummaryTransactionGroupBy">'
+    )
+    assert re.findall(r'<option value="(\d)" selected>', markup) == ["2"]
+    assert '<option value="2" selected>Summary by payment method</option>' in markup
+
+
+def test_the_select_keeps_a_value_this_portal_does_not_know():
+    markup = select_field(settings_form(current={"SummaryTransactionGroupBy": "9"})["SummaryTransactionGroupBy"])
+    assert '<option value="9" selected>Current setting (9), not known to this portal</option>' in markup
+    assert markup.count(" selected") == 1
+
+
+def test_a_select_in_error_is_marked_invalid_and_escapes_what_was_sent():
+    form = posted(SummaryTransactionGroupBy='"><b>')
+    markup = select_field(form["SummaryTransactionGroupBy"])
+    assert (
+        '<select name="SummaryTransactionGroupBy" aria-invalid="true"'
+        ' aria-describedby="id_SummaryTransactionGroupBy_helptext id_SummaryTransactionGroupBy_error"'
+    ) in markup
+    assert " selected" not in markup
+    assert "<b>" not in markup
 
 
 # --- The whole page ------------------------------------------------------------------------

@@ -134,3 +134,39 @@ def window_rows(form, connection_id: int, zone: str) -> str:
             "</fieldset>"
         )
     return mark_safe("\n".join(rows))  # noqa: S308 - every value in the markup is escaped above
+
+
+def _attrs(attrs: dict) -> str:
+    """HTML attributes as Django's widgets write them: True alone, False left out."""
+    return "".join(
+        f" {escape(name)}" if value is True else f' {escape(name)}="{escape(str(value))}"'
+        for name, value in attrs.items()
+        if value is not False
+    )
+
+
+@register.simple_tag
+def select_field(field: forms.BoundField) -> str:
+    """A choice field's ``<select>`` as Django's Select widget writes it (required, aria-invalid,
+    aria-describedby, id; the first matching option selected), without its templates."""
+    widget = field.field.widget
+    if not isinstance(widget, forms.Select) or widget.allow_multiple_selected:
+        return field.as_widget()
+    choices = list(widget.choices)
+    if any(isinstance(label, list | tuple) for _value, label in choices):
+        return field.as_widget()  # option groups: Django's own rendering
+    attrs = field.build_widget_attrs({}, widget)
+    if field.auto_id and "id" not in widget.attrs:
+        attrs.setdefault("id", field.auto_id)
+    attrs = {**widget.attrs, **attrs}
+    selected_values = widget.format_value(field.value())
+    options, found = [], False
+    for value, label in choices:
+        value = "" if value is None else value
+        selected = not found and str(value) in selected_values
+        found |= selected
+        options.append(
+            f'\n  <option value="{escape(str(value))}"{" selected" if selected else ""}>{escape(str(label))}</option>\n'
+        )
+    markup = f'<select name="{escape(field.html_name)}"{_attrs(attrs)}>{"".join(options)}\n</select>'
+    return mark_safe(markup)  # noqa: S308 - every value in the markup is escaped above
