@@ -13,10 +13,14 @@ from django.utils import translation
 from connexportal.connex import routes
 from connexportal.portal import forms
 from connexportal.portal.forms import SyncSettingsForm
+from connexportal.portal.services import RunView
 from connexportal.portal.templatetags.portal_settings import (
+    _Moments,
+    run_history_rows,
     select_field,
     window_rows,
 )
+from connexportal.portal.templatetags.portal_time import moment
 from tests.portal.conftest import DEMO_ACCOUNT, sandbox_connections
 
 NOW = dt.datetime(2026, 3, 10, 14, 7, tzinfo=dt.UTC)
@@ -227,6 +231,71 @@ def test_a_select_in_error_is_marked_invalid_and_escapes_what_was_sent():
     ) in markup
     assert " selected" not in markup
     assert "<b>" not in markup
+
+
+# --- Sync history ------------------------------------------------------------------------
+
+
+def run(status="Completed", trigger="Schedule", **values):
+    queued = values.pop("queued_at", NOW - dt.timedelta(hours=2))
+    defaults = {
+        "id": 1,
+        "status": status,
+        "trigger": trigger,
+        "queued_at": queued,
+        "started_at": queued + dt.timedelta(seconds=30),
+        "finished_at": queued + dt.timedelta(minutes=3, seconds=30),
+        "orders_downloaded": 12,
+        "orders_skipped": 0,
+        "message": "",
+    }
+    return RunView(**(defaults | values))
+
+
+def test_history_rows_show_each_run():
+    finished = run(id=2, orders_downloaded=12)
+    running = run(id=3, status="Running", trigger="RunNow", orders_downloaded=5, finished_at=None)
+    unknown = run(id=4, orders_downloaded=None)
+    rows = run_history_rows([running, finished, unknown], ZONE).split("\n")
+    assert len(rows) == 3
+    assert '<td data-label="Trigger">Run now</td>' in rows[0]
+    assert '<span class="badge badge-running">Running</span>' in rows[0]
+    assert '<td data-label="Orders">—</td>' in rows[0]  # not its count while it runs
+    assert '<td data-label="Took">—</td>' in rows[0]
+    assert '<td data-label="Trigger">Scheduled</td>' in rows[1]
+    assert '<span class="badge badge-completed">Completed</span>' in rows[1]
+    assert '<td data-label="Orders">12</td>' in rows[1]
+    assert '<td data-label="Took">3 min</td>' in rows[1]
+    assert '<td data-label="Orders">—</td>' in rows[2]
+    assert rows[1].startswith(f'<tr><td data-label="Queued">{moment(finished.queued_at, ZONE)}</td>')
+    assert ">2 hours ago</time>" in rows[1]
+
+
+def test_history_shows_ten_runs_at_most():
+    runs = [run(id=n) for n in range(15)]
+    assert run_history_rows(runs, ZONE).count("<tr>") == 10
+
+
+def test_history_rows_escape_what_connex_sends():
+    markup = run_history_rows([run(status=HOSTILE, trigger=HOSTILE)], ZONE)
+    assert "<script>" not in markup
+    assert f'<td data-label="Trigger">{HOSTILE_ESCAPED}</td>' in markup
+    assert f">{HOSTILE_ESCAPED}</span></td>" in markup
+    assert 'class="badge badge-&lt;script&gt;' in markup
+
+
+def test_history_speaks_the_readers_language():
+    with translation.override("es"):
+        markup = run_history_rows([run()], ZONE)
+    assert '<td data-label="Duración">3 min</td>' in markup
+    assert '<td data-label="Pedidos">12</td>' in markup
+
+
+@pytest.mark.parametrize("value", [NOW - dt.timedelta(minutes=5), NOW + dt.timedelta(days=3), NOW, None])
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_page_moments_are_written_as_the_moment_tag_writes_them(value, language):
+    with translation.override(language):
+        assert _Moments(ZONE)(value) == moment(value, ZONE)
 
 
 # --- The whole page ------------------------------------------------------------------------

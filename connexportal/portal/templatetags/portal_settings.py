@@ -14,12 +14,15 @@ from django import forms, template
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from connexportal.portal.formatting import format_datetime
+from connexportal.portal.formatting import MISSING, format_datetime
 from connexportal.portal.formatting import zone as zone_for
+from connexportal.portal.templatetags.portal import span
+from connexportal.portal.templatetags.portal_time import _iso as iso_utc
+from connexportal.portal.templatetags.portal_time import relative
 
 register = template.Library()
 
@@ -170,3 +173,44 @@ def select_field(field: forms.BoundField) -> str:
         )
     markup = f'<select name="{escape(field.html_name)}"{_attrs(attrs)}>{"".join(options)}\n</select>'
     return mark_safe(markup)  # noqa: S308 - every value in the markup is escaped above
+
+
+class _Moments:
+    """``{% moment %}`` (portal_time) for many moments of one page: the language, the zone and
+    the time now are looked up once."""
+
+    def __init__(self, zone: str):
+        self.tz = zone_for(zone)
+        self.code = translation.get_language() or settings.LANGUAGE_CODE
+        self.now = timezone.now()
+
+    def __call__(self, value: dt.datetime | None) -> str:
+        if value is None:
+            return MISSING
+        exact = escape(format_datetime(value, tz=self.tz, locale=self.code))
+        return (
+            f'<time datetime="{escape(iso_utc(value))}" title="{exact}" data-relative>'
+            f'{escape(relative(value, self.now))}</time><span class="visually-hidden"> ({exact})</span>'
+        )
+
+
+@register.simple_tag
+def run_history_rows(runs, zone: str, limit: int = 10) -> str:
+    """The sync history table's rows, newest first: when queued, trigger, status, orders, time taken."""
+    moment = _Moments(zone)
+    queued_, trigger_, status_, orders_, took_ = (
+        escape(heading) for heading in (_("Queued"), _("Trigger"), _("Status"), _("Orders"), _("Took"))
+    )
+    rows = []
+    for run in runs[:limit]:
+        downloaded = run.orders_downloaded
+        orders = MISSING if run.is_active or downloaded is None else escape(str(downloaded))
+        rows.append(
+            f'<tr><td data-label="{queued_}">{moment(run.queued_at)}</td>'
+            f'<td data-label="{trigger_}">{escape(str(run.trigger_label))}</td>'
+            f'<td data-label="{status_}"><span class="badge badge-{escape(run.status.lower())}">'
+            f"{escape(str(run.status_label))}</span></td>"
+            f'<td data-label="{orders_}">{orders}</td>'
+            f'<td data-label="{took_}">{escape(span(run.duration))}</td></tr>'
+        )
+    return mark_safe("\n".join(rows))  # noqa: S308 - every value in the markup is escaped above
