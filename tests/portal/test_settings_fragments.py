@@ -16,7 +16,9 @@ from connexportal.portal.forms import SyncSettingsForm
 from connexportal.portal.services import RunView
 from connexportal.portal.templatetags.portal_settings import (
     _Moments,
+    connection_status,
     run_history_rows,
+    run_words,
     select_field,
     window_rows,
 )
@@ -296,6 +298,64 @@ def test_history_speaks_the_readers_language():
 def test_page_moments_are_written_as_the_moment_tag_writes_them(value, language):
     with translation.override(language):
         assert _Moments(ZONE)(value) == moment(value, ZONE)
+
+
+# --- Connection status and run words -----------------------------------------------------
+
+
+class Connection:
+    def __init__(self, runs, health=("ok", "Healthy"), next_run_at=None):
+        self.runs = runs
+        self.latest_run = runs[0] if runs else None
+        self.health = health
+        self.last_sync_at = next((r.finished_at for r in runs if r.status == "Completed"), None)
+        self.next_run_at = next_run_at
+
+
+def test_connection_status_shows_health_last_and_next_sync():
+    connection = Connection([run()], health=("error", HOSTILE), next_run_at=NOW + dt.timedelta(hours=1))
+    markup = connection_status(connection, ZONE)
+    assert f'<span class="badge badge-error">{HOSTILE_ESCAPED}</span>' in markup
+    assert "<span>Last sync: <time " in markup and ">1 hour ago</time>" in markup
+    assert "<span>Next sync: <time " in markup and ">in 1 hour</time>" in markup
+
+
+def test_connection_status_of_a_connection_that_never_synced():
+    markup = connection_status(Connection([], health=("unknown", "No scheduled sync")), ZONE)
+    assert "<span>Last sync: Never</span>" in markup
+    assert "<span>Next sync: Not scheduled</span>" in markup
+
+
+def test_run_words_follow_the_run():
+    assert run_words(None, ZONE, "Connex") == "<p>No sync has run yet.</p>"
+    queued = run_words(run(status="Queued", started_at=None, finished_at=None), ZONE, "<Acme>")
+    assert "<strong>Waiting to start…</strong> &lt;Acme&gt; has queued the sync and starts it shortly.</p>" in queued
+    running = run_words(run(status="Running", finished_at=None), ZONE, "Connex")
+    assert "<strong>Sync running…</strong> Started <time " in running
+    assert ">1 hour ago</time>" in running and running.endswith("</span>.</p>")
+
+
+@pytest.mark.parametrize(
+    ("language", "downloaded", "skipped", "counts"),
+    [
+        ("en", 1, 0, "1 order downloaded"),
+        ("en", 12, 2, "12 orders downloaded, 2 skipped"),
+        ("fr", 0, 1, "0 commande téléchargée, 1 ignorée"),
+        ("fr", 3, 2, "3 commandes téléchargées, 2 ignorées"),
+    ],
+)
+def test_run_words_count_the_orders_in_the_readers_language(language, downloaded, skipped, counts):
+    with translation.override(language):
+        words = run_words(run(orders_downloaded=downloaded, orders_skipped=skipped), ZONE, "Connex")
+    assert f'<p class="run-counts">{counts}</p>' in words
+
+
+def test_run_words_of_a_failed_run_quote_connex_escaped():
+    words = run_words(run(status="Failed", orders_downloaded=None, message=HOSTILE), ZONE, "Connex")
+    assert words.startswith("<p><strong>Last sync: Failed</strong> · <time ")
+    assert "run-counts" not in words
+    assert '<p class="error"><span class="connex-words">Message from Connex: ' in words
+    assert HOSTILE_ESCAPED in words and "<script>" not in words
 
 
 # --- The whole page ------------------------------------------------------------------------

@@ -15,14 +15,18 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.formats import localize
+from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, npgettext
 
+from connexportal.portal.connex_messages import connex_message
 from connexportal.portal.formatting import MISSING, format_datetime
 from connexportal.portal.formatting import zone as zone_for
 from connexportal.portal.templatetags.portal import span
 from connexportal.portal.templatetags.portal_time import _iso as iso_utc
-from connexportal.portal.templatetags.portal_time import relative
+from connexportal.portal.templatetags.portal_time import next_sync, relative
 
 register = template.Library()
 
@@ -214,3 +218,57 @@ def run_history_rows(runs, zone: str, limit: int = 10) -> str:
             f'<td data-label="{took_}">{escape(span(run.duration))}</td></tr>'
         )
     return mark_safe("\n".join(rows))  # noqa: S308 - every value in the markup is escaped above
+
+
+@register.simple_tag
+def connection_status(connection, zone: str) -> str:
+    """Inside the connection-status line: the connection's health, its last sync and its next."""
+    level, words = connection.health
+    last = connection.last_sync_at
+    last_sync = _Moments(zone)(last) if last else escape(_("Never"), quote=False)
+    return mark_safe(  # noqa: S308 - every value in the markup is escaped
+        f'<span class="badge badge-{escape(level)}">{escape(str(words))}</span>\n'
+        f"<span>{escape(_('Last sync'), quote=False)}: {last_sync}</span>\n"
+        f"<span>{escape(_('Next sync'), quote=False)}: {conditional_escape(next_sync(connection, zone))}</span>"
+    )
+
+
+def _counts(run) -> str:
+    """How many orders a completed run downloaded, and skipped (already known)."""
+    n = run.orders_downloaded
+    counts = escape(ngettext("%(n)s order downloaded", "%(n)s orders downloaded", n), quote=False) % {
+        "n": escape(localize(n))
+    }
+    if skipped := run.orders_skipped:
+        words = escape(npgettext("orders", "%(n)s skipped", "%(n)s skipped", skipped), quote=False)
+        counts += ", " + words % {"n": escape(localize(skipped))}
+    return f'<p class="run-counts">{counts}</p>'
+
+
+@register.simple_tag
+def run_words(run, zone: str, service: str) -> str:
+    """The latest run in words: waiting, running since when, or how it ended, with its counts and message."""
+    if not run:
+        return mark_safe(f"<p>{escape(_('No sync has run yet.'), quote=False)}</p>")  # noqa: S308 - escaped
+    status = run.status.lower()
+    spinner = '<span class="spinner" aria-hidden="true"></span>'
+    if status == "queued":
+        waiting = escape(_("Waiting to start…"), quote=False)
+        queued = escape(_("%(service)s has queued the sync and starts it shortly."), quote=False)
+        words = f"<p>{spinner} <strong>{waiting}</strong> {queued % {'service': escape(service)}}</p>"
+    elif run.is_active:
+        started = ""
+        if run.started_at:
+            started = " " + escape(_("Started %(started)s."), quote=False) % {"started": _Moments(zone)(run.started_at)}
+        words = f"<p>{spinner} <strong>{escape(_('Sync running…'), quote=False)}</strong>{started}</p>"
+    else:
+        ended = escape(_("Last sync: %(status)s"), quote=False) % {"status": escape(str(run.status_label))}
+        finished = f" · {_Moments(zone)(run.finished_at)}" if run.finished_at else ""
+        parts = [f"<p><strong>{ended}</strong>{finished}</p>"]
+        if status == "completed" and run.orders_downloaded is not None:
+            parts.append(_counts(run))
+        if run.message:
+            css = "error" if status == "failed" else "muted"
+            parts.append(f'<p class="{css}">{conditional_escape(connex_message(run.message))}</p>')
+        words = "\n".join(parts)
+    return mark_safe(words)  # noqa: S308 - every value in the markup is escaped above
