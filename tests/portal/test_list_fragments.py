@@ -6,6 +6,7 @@ import re
 
 from django.template import Context, RequestContext, Template
 from django.test import RequestFactory
+from django.utils import translation
 
 from connexportal.portal.services import Page
 
@@ -14,7 +15,8 @@ SORTS = {"name": "Name", "sku": "<SKU>"}
 
 def render(source: str, query: str = "", **context) -> str:
     request = RequestFactory().get("/products/" + query)
-    return Template("{% load portal %}" + source).render(RequestContext(request, context))
+    with translation.override("en"):
+        return Template("{% load portal %}" + source).render(RequestContext(request, context))
 
 
 def links(html: str) -> list[str]:
