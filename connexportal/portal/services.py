@@ -20,6 +20,7 @@ import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.core.cache import cache
 from django.utils import timezone, translation
@@ -513,8 +514,10 @@ def connections_list(*, merchant: Merchant) -> ConnectionsResult:
         error = _translate(exc, pgettext_lazy("Connex action", "load your connections"))
         if isinstance(error, NeedsReconnect):
             return ConnectionsResult(connections=[], fetched_at=None, error=error.message, needs_reconnect=error)
-        known = cache.get(_cache_key(merchant, "connections"))
+        key = _cache_key(merchant, "connections")
+        known = cache.get(key)
         if known is None:
+            LAST_KNOWN_WRITES.forget(key)  # deleted or expired: the next answer is stored at once
             return ConnectionsResult(connections=[], fetched_at=None, error=error.message, retryable=error.retryable)
         return ConnectionsResult(
             connections=known["connections"],
@@ -526,16 +529,23 @@ def connections_list(*, merchant: Merchant) -> ConnectionsResult:
         return ConnectionsResult(connections=[], fetched_at=None, error=exc.message, needs_reconnect=exc)
     views = [_connection_view(connection) for connection in connections if not connection.deleted]
     fetched_at = timezone.now()
-    # One round trip for both. The names on their own are what products, orders and the
-    # tenancy check of writes read: a small entry, not the whole list with its runs.
-    cache.set_many(
-        {
-            _cache_key(merchant, "connections"): {"connections": views, "fetched_at": fetched_at},
-            _cache_key(merchant, "connection-names"): {view.id: view.name for view in views},
-        },
-        LAST_KNOWN_TTL,
-    )
+    # The names on their own are what products, orders and the tenancy check of writes read: a
+    # small entry, not the whole list with its runs, written every time. The whole list (the
+    # stale fallback, and what the forms compare against) is pickled and sent at most once a
+    # minute per process; a write to a connection deletes it, and the next list writes it again.
+    key = _cache_key(merchant, "connections")
+    entries: dict[str, Any] = {_cache_key(merchant, "connection-names"): {view.id: view.name for view in views}}
+    if LAST_KNOWN_WRITES.due(key):
+        entries[key] = {"connections": views, "fetched_at": fetched_at}
+    cache.set_many(entries, LAST_KNOWN_TTL)
     return ConnectionsResult(connections=views, fetched_at=fetched_at)
+
+
+def _connections_forget(merchant: Merchant) -> None:
+    """After a write to a connection: its last known list is out of date, here and for every process."""
+    key = _cache_key(merchant, "connections")
+    cache.delete(key)
+    LAST_KNOWN_WRITES.forget(key)
 
 
 def connection_get(*, merchant: Merchant, connection_id: int) -> tuple[ConnectionView, ConnectionsResult]:
@@ -553,11 +563,14 @@ def connection_get(*, merchant: Merchant, connection_id: int) -> tuple[Connectio
 
 def connection_cached(*, merchant: Merchant, connection_id: int) -> ConnectionView:
     """The connection as the merchant last saw it (no upstream call when known), else fetched."""
-    known = cache.get(_cache_key(merchant, "connections"))
+    key = _cache_key(merchant, "connections")
+    known = cache.get(key)
     if known is not None:
         for connection in known["connections"]:
             if connection.id == connection_id:
                 return connection
+    else:
+        LAST_KNOWN_WRITES.forget(key)  # deleted by a write in another process: store the list fetched now
     return connection_get(merchant=merchant, connection_id=connection_id)[0]
 
 
@@ -601,7 +614,7 @@ def connection_settings_update(
         _client(merchant).update_settings(connection_id, changes)
     except ConnexError as exc:
         raise _translate(exc, pgettext_lazy("Connex action", "save the settings")) from None
-    cache.delete(_cache_key(merchant, "connections"))
+    _connections_forget(merchant)
     # Names only: a value may be a credential, and the partner learns what changed, not to what.
     events.emit(
         events.EventType.SETTINGS_SAVED,
@@ -644,7 +657,7 @@ def connection_run_now(*, merchant: Merchant, connection_id: int, actor: Actor) 
     except ConnexError as exc:
         cache.delete(key)
         raise _translate(exc, pgettext_lazy("Connex action", "start a sync")) from None
-    cache.delete(_cache_key(merchant, "connections"))
+    _connections_forget(merchant)
     status = started.status or "Queued"
     # Only a run Connex accepted just now is announced; a 409 above means one was already going.
     events.emit(
@@ -715,9 +728,13 @@ class _RecentWrites:
                 self._written.popitem(last=False)
             return True
 
-    def forget(self) -> None:
+    def forget(self, key: str | None = None) -> None:
+        """Write ``key`` (every key, by default) on its next view."""
         with self._lock:
-            self._written.clear()
+            if key is None:
+                self._written.clear()
+            else:
+                self._written.pop(key, None)
 
 
 LAST_KNOWN_WRITES = _RecentWrites()

@@ -11,10 +11,11 @@ import httpx
 import pytest
 import time_machine
 from django.core.cache import caches
+from django.urls import reverse
 from django.utils import timezone
 
 from connexportal.sandbox import faults
-from tests.portal.conftest import DEMO_ACCOUNT, OTHER_ACCOUNT, rows_of
+from tests.portal.conftest import DEMO_ACCOUNT, OTHER_ACCOUNT, rows_of, sandbox_connections
 
 pytestmark = pytest.mark.django_db
 
@@ -260,3 +261,37 @@ def test_a_page_viewed_again_is_stored_again_only_after_a_minute(
     assert list_writes() == 2
     merchant_client.get(path, {**query, "page": "1"})  # another query: stored on its first view
     assert list_writes() == 3
+
+
+def test_the_connections_list_is_stored_once_a_minute_and_again_right_after_a_write(
+    merchant_client, sandbox, cache_calls, monkeypatch
+):
+    from connexportal.portal import services
+
+    clock = [1000.0]
+    monkeypatch.setattr(services.time, "monotonic", lambda: clock[0])
+
+    def written(entry: str) -> int:
+        return sum(
+            1
+            for method, keys, _value in cache_calls
+            for key in keys
+            if method in {"set", "set_many"} and key.endswith(f":{entry}")
+        )
+
+    merchant_client.get("/connections/")
+    clock[0] += 59
+    merchant_client.get("/connections/")
+    # The names (the tenancy check of writes reads them) on every view; the whole list once a minute.
+    assert (written("connection-names"), written("connections")) == (2, 1)
+    clock[0] += 1
+    merchant_client.get("/connections/")
+    assert written("connections") == 2
+
+    # Run now on a connection with an orders task (type 0): Connex accepts it, and the list is out of date.
+    syncing = next(c for c in sandbox_connections(DEMO_ACCOUNT) if c.scheduled_tasks.filter(task_type=0).exists())
+    started = merchant_client.post(reverse("portal:run-now", args=[syncing.id]))
+    assert started.status_code == 302
+    cache_calls.clear()
+    merchant_client.get("/connections/")
+    assert written("connections") == 1, "a write deletes the stored list: the next view stores it again"
