@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from dataclasses import dataclass
+from functools import lru_cache
 from html import escape
 
 from django import template
@@ -13,6 +14,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from connexportal.portal import labels
 from connexportal.portal.connex_messages import connex_message
 from connexportal.portal.formatting import format_date, format_datetime, format_money, format_number, format_time
 from connexportal.portal.formatting import zone as zone_for
@@ -130,47 +132,50 @@ def _cell_labels(headings) -> list[str]:
     return [escape(str(heading), quote=True) for heading in headings]
 
 
+@lru_cache(maxsize=16)
+def _product_words(code: str) -> dict:
+    """The products table's fixed words in language ``code``, escaped: the same on every page."""
+    with translation.override(code):
+        facts = (_("Type"), _("Unit cost"), _("Average cost"), _("On order"), _("Manual"), _("Created"))
+        return {
+            "facts": [f"<div><dt>{escape(str(text))}</dt><dd>" for text in facts],
+            "columns": _cell_labels((*PRODUCT_SORTS.values(), _("Connection"))),
+            "description": f"<div><dt>{escape(_('Description'))}</dt><dd>",
+            "types": {kind: escape(str(text)) for kind, text in labels.PRODUCT_TYPES.items()},
+            "yes": escape(_("Yes")),
+            "no": escape(_("No")),
+            "no_name": escape(_("(no name)")),
+            "unknown": f' <span class="badge badge-warning">{escape(_("Unknown SKU"))}</span>',
+        }
+
+
 @register.simple_tag
 def product_rows(products, currency: str, zone: str = "UTC") -> str:
     """The products table's rows, each opening onto the product's details; times in ``zone``."""
     cell = _Cells.now(currency, zone)
-
-    labels = [
-        escape(str(text))
-        for text in (
-            _("Type"),
-            _("Unit cost"),
-            _("Average cost"),
-            _("On order"),
-            _("Manual"),
-            _("Created"),
-        )
-    ]
-    name_, sku_, price_, on_hand_, updated_, connection_ = _cell_labels((*PRODUCT_SORTS.values(), _("Connection")))
-    description_label = escape(_("Description"))
-    yes, no, no_name = escape(_("Yes")), escape(_("No")), escape(_("(no name)"))
-    unknown = f' <span class="badge badge-warning">{escape(_("Unknown SKU"))}</span>'
+    words = _product_words(cell.code)
+    facts_, types, yes, no = words["facts"], words["types"], words["yes"], words["no"]
+    name_, sku_, price_, on_hand_, updated_, connection_ = words["columns"]
     rows = []
     for product in products:
-        facts = [
-            escape(str(product.type_label or "—")),
+        facts = (
+            types.get(product.product_type) or escape(str(product.type_label or "—")),
             cell.amount(product.unit_cost),
             cell.amount(product.average_cost),
             cell.count(product.quantity_on_order),
             yes if product.is_manual else no,
             cell.moment(product.created_at),
-        ]
-        cells = "".join(
-            f"<div><dt>{label}</dt><dd>{fact}</dd></div>" for label, fact in zip(labels, facts, strict=True)
         )
+        cells = "".join(f"{label}{fact}</dd></div>" for label, fact in zip(facts_, facts, strict=True))
         if product.description:
-            cells = f"<div><dt>{description_label}</dt><dd>{escape(product.description)}</dd></div>{cells}"
+            cells = f"{words['description']}{escape(product.description)}</dd></div>{cells}"
+        name = escape(product.name) if product.name else words["no_name"]
         updated = cell.day(product.updated_at)
         rows.append(
-            f'<tr><td data-label="{name_}"><details><summary>{escape(product.name) if product.name else no_name}'
+            f'<tr><td data-label="{name_}"><details><summary>{name}'
             f'</summary><dl class="facts small">{cells}</dl></details></td>'
             f'<td data-label="{sku_}"><code>{escape(product.sku)}</code>'
-            f"{unknown if product.has_unknown_sku else ''}</td>"
+            f"{words['unknown'] if product.has_unknown_sku else ''}</td>"
             f'<td class="num" data-label="{price_}">{cell.amount(product.sales_price)}</td>'
             f'<td class="num" data-label="{on_hand_}">{cell.count(product.quantity_on_hand)}</td>'
             f'<td data-label="{updated_}">{updated}</td>'
