@@ -531,11 +531,12 @@ def connections_list(*, merchant: Merchant) -> ConnectionsResult:
     fetched_at = timezone.now()
     # The names on their own are what products, orders and the tenancy check of writes read: a
     # small entry, not the whole list with its runs, written every time. The whole list (the
-    # stale fallback, and what the forms compare against) is pickled and sent at most once a
-    # minute per process; a write to a connection deletes it, and the next list writes it again.
+    # stale fallback, and what the forms compare against) is pickled and sent when it changed
+    # (a run moved on), else once a minute per process; a write to a connection deletes it, and
+    # the next list writes it again.
     key = _cache_key(merchant, "connections")
     entries: dict[str, Any] = {_cache_key(merchant, "connection-names"): {view.id: view.name for view in views}}
-    if LAST_KNOWN_WRITES.due(key):
+    if LAST_KNOWN_WRITES.due(key, views):
         entries[key] = {"connections": views, "fetched_at": fetched_at}
     cache.set_many(entries, LAST_KNOWN_TTL)
     return ConnectionsResult(connections=views, fetched_at=fetched_at)
@@ -712,17 +713,18 @@ class _RecentWrites:
 
     def __init__(self, every: float = 60.0, size: int = 4096) -> None:
         self.every, self.size = every, size
-        self._written: OrderedDict[str, float] = OrderedDict()
+        self._written: OrderedDict[str, tuple[float, object]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def due(self, key: str) -> bool:
-        """True (and noted as written now) when ``key`` was not written in the last ``every`` seconds."""
+    def due(self, key: str, content: object = None) -> bool:
+        """True (and noted as written now) when ``key`` was not written in the last ``every``
+        seconds, or when ``content`` (if given) differs from what was written then."""
         now = time.monotonic()
         with self._lock:
             last = self._written.get(key)
-            if last is not None and now - last < self.every:
+            if last is not None and now - last[0] < self.every and last[1] == content:
                 return False
-            self._written[key] = now
+            self._written[key] = (now, content)
             self._written.move_to_end(key)
             while len(self._written) > self.size:
                 self._written.popitem(last=False)

@@ -82,3 +82,21 @@ def test_run_now_requires_csrf(sandbox, connection):
     client = Client(enforce_csrf_checks=True)
     client.force_login(User.objects.get(email="merchant@demo.test"))
     assert client.post(f"/connections/{connection.id}/run-now/").status_code == 403
+
+
+def test_a_finished_run_stays_finished_when_connex_then_fails(merchant_client, connection, settings):
+    """The last known list a failed poll falls back on is the latest one seen, not the one
+    stored when the run was queued (the list is stored again whenever it changes)."""
+    settings.CONNEX_SANDBOX_RUN_QUEUED_SECONDS = 3600
+    merchant_client.get(f"/connections/{connection.id}/settings/")
+    merchant_client.post(f"/connections/{connection.id}/run-now/", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="run-panel")
+    assert "Waiting to start…" in merchant_client.get(f"/connections/{connection.id}/runs/?watch=1").content.decode()
+    settings.CONNEX_SANDBOX_RUN_QUEUED_SECONDS = 0
+    finished = merchant_client.get(f"/connections/{connection.id}/runs/?watch=1").content.decode()
+    assert "Waiting to start…" not in finished and "Last sync:" in finished
+
+    with faults.injected("503=1", account=DEMO_ACCOUNT):
+        html = merchant_client.get(f"/connections/{connection.id}/runs/", HTTP_HX_REQUEST="true").content.decode()
+
+    assert "Waiting to start…" not in html
+    assert 'hx-trigger="every 2s"' not in html

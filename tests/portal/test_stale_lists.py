@@ -287,6 +287,12 @@ def test_the_connections_list_is_stored_once_a_minute_and_again_right_after_a_wr
     clock[0] += 1
     merchant_client.get("/connections/")
     assert written("connections") == 2
+    # A list that changed (a run moved on, a connection renamed in Connex) is stored at once.
+    renamed = sandbox_connections(DEMO_ACCOUNT)[0]
+    renamed.name = "Renamed in Connex"
+    renamed.save()
+    merchant_client.get("/connections/")
+    assert written("connections") == 3
 
     # Run now on a connection with an orders task (type 0): Connex accepts it, and the list is out of date.
     syncing = next(c for c in sandbox_connections(DEMO_ACCOUNT) if c.scheduled_tasks.filter(task_type=0).exists())
