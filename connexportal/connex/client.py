@@ -21,6 +21,7 @@ How a call behaves (see also errors.py):
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import random
@@ -46,7 +47,7 @@ from .errors import (
     ConnexThrottled,
     ConnexUnavailable,
 )
-from .flights import READ_FLIGHTS, ReadFlights
+from .flights import PARSED_ANSWERS, READ_FLIGHTS, ParsedAnswers, ReadFlights
 from .http import DEFAULT_TIMEOUT, new_client, shared_client
 from .keys import order_key
 from .models import (
@@ -128,7 +129,9 @@ class ConnexClient:
     ``rate_limiters`` and ``login_locks`` say where each account's throttle and login lock
     live: in this process by default, in Redis for processes that must share them
     (shared.py). Identical reads of the account in flight at once share one call through
-    ``read_flights`` (flights.py; None: every read sends its own). A call whose throttle wait
+    ``read_flights`` (flights.py; None: every read sends its own); an answer identical byte for
+    byte to one parsed lately is not parsed again (``parsed_answers``; None: each is parsed).
+    A call whose throttle wait
     would exceed ``max_throttle_wait`` seconds (or the call's time budget) raises
     ConnexThrottled at once, without sending anything.
     """
@@ -149,6 +152,7 @@ class ConnexClient:
         rate_limiters: Throttles = ACCOUNT_LIMITERS,
         login_locks: LoginLocks = LOGIN_FLIGHTS,
         read_flights: ReadFlights | None = READ_FLIGHTS,
+        parsed_answers: ParsedAnswers | None = PARSED_ANSWERS,
         max_throttle_wait: float | None = None,
         total_timeout: float | None = 30.0,
         retry_after_cap: float = 20.0,
@@ -182,6 +186,7 @@ class ConnexClient:
         self._account = self.token_key.split(":")[3][:12]
         self._login_locks = login_locks
         self._read_flights = read_flights
+        self._parsed_answers = parsed_answers
         self._max_throttle_wait = max_throttle_wait
         if isinstance(rate_limit, Throttle):
             self._limiter: Throttle | None = rate_limit
@@ -573,6 +578,10 @@ class ConnexClient:
 
         The answer is parsed once, by the caller that sent the call: the models are frozen.
         """
+
+        answers = self._parsed_answers
+        if answers is not None:
+            parse = functools.partial(answers.parse, parse)
 
         def call() -> T:
             return self._parse(route, self._send(route, body), parse)

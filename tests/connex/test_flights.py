@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from connexportal.connex import ConnexUnavailable, ProductQuery, routes
-from connexportal.connex.flights import ReadFlights
+from connexportal.connex.flights import ParsedAnswers, ReadFlights
 
 from .conftest import FakeConnex
 
@@ -194,3 +194,74 @@ def test_the_first_callers_exception_is_its_own(raised):
     with pytest.raises(raised):
         flights.share("account", "question", boom)
     assert flights.share("account", "question", lambda: 42) == (42, False)
+
+
+# --- Answers identical byte for byte are parsed once ------------------------------------------
+
+
+class CountingParser:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, content: bytes) -> tuple:
+        self.calls += 1
+        if content == b"bad":
+            raise ValueError("not an answer")
+        return (content,)
+
+
+def test_an_answer_seen_before_gives_the_same_parsed_value_without_parsing():
+    answers, parse = ParsedAnswers(), CountingParser()
+    first = answers.parse(parse, b"page one")
+    assert answers.parse(parse, b"page one") is first
+    assert answers.parse(parse, b"page two") == (b"page two",)
+    assert parse.calls == 2
+
+
+def test_another_parser_of_the_same_bytes_parses_them_itself():
+    answers, one, other = ParsedAnswers(), CountingParser(), CountingParser()
+    answers.parse(one, b"same")
+    answers.parse(other, b"same")
+    assert (one.calls, other.calls) == (1, 1)
+
+
+def test_an_answer_that_fails_to_parse_is_not_kept():
+    answers, parse = ParsedAnswers(), CountingParser()
+    for _ in range(2):
+        with pytest.raises(ValueError, match="not an answer"):
+            answers.parse(parse, b"bad")
+    assert parse.calls == 2
+
+
+def test_the_oldest_answers_go_first_beyond_the_byte_bound():
+    answers, parse = ParsedAnswers(max_bytes=80), CountingParser()
+    for name in (b"a" * 10, b"b" * 10, b"c" * 10):
+        answers.parse(parse, name)
+    answers.parse(parse, b"a" * 10)  # a is the most recent again
+    for name in (b"d" * 10, b"e" * 10, b"f" * 10, b"g" * 10, b"h" * 10, b"i" * 10):
+        answers.parse(parse, name)  # 90 bytes > 80: the least recent (b) is dropped, a stays
+    calls = parse.calls
+    answers.parse(parse, b"a" * 10)
+    assert parse.calls == calls
+    answers.parse(parse, b"b" * 10)
+    assert parse.calls == calls + 1
+
+
+def test_a_large_answer_is_parsed_and_not_kept():
+    answers, parse = ParsedAnswers(max_bytes=80), CountingParser()
+    answers.parse(parse, b"x" * 11)
+    answers.parse(parse, b"x" * 11)
+    assert parse.calls == 2
+
+
+def test_the_client_parses_a_repeated_answer_once_and_each_reader_gets_its_own_list(fake: FakeConnex):
+    fake.on(PRODUCTS, httpx.Response(200, json=PAGE))
+    fake.on(CONNECTIONS, httpx.Response(200, json=[{"id": 1, "userConnectionName": "Shop"}]))
+    client = fake.client(parsed_answers=ParsedAnswers())
+    assert client.list_products() is client.list_products()
+    first, second = client.list_connections(), client.list_connections()
+    assert first == second and first is not second and first[0] is second[0]
+
+    alone = fake.client(parsed_answers=None)
+    assert alone.list_products() is not alone.list_products()
+    assert len(fake.calls(PRODUCTS)) == 4, "every read still asks Connex"
