@@ -66,3 +66,52 @@ def test_select_options_marks_the_chosen_value_and_escapes_labels():
 def test_select_options_takes_bare_values_and_no_choice():
     html = Template("{% load portal %}{% select_options sizes None %}").render(Context({"sizes": [10, 25]}))
     assert html == '<option value="10">10</option><option value="25">25</option>'
+
+
+def card(**changes) -> str:
+    import datetime as dt
+    from types import SimpleNamespace
+
+    connection = SimpleNamespace(
+        id=7,
+        name='<b>"Shop"</b>',
+        channel="Shopify",
+        slug="shopify",
+        health=("ok", "Healthy"),
+        last_sync_at=None,
+        next_run_at=None,
+        order_window=(dt.datetime(2026, 11, 1, 6, 0, tzinfo=dt.UTC), dt.datetime(2026, 11, 2, 6, 0, tzinfo=dt.UTC)),
+        summary_label="Individual sales",
+        latest_run=None,
+        needs_pairing=False,
+    )
+    for name, value in changes.items():
+        setattr(connection, name, value)
+    with translation.override("en"):
+        return Template("{% load portal %}{% connection_card connection 'UTC' %}").render(
+            Context({"connection": connection})
+        )
+
+
+def test_a_connection_card_links_its_settings_and_escapes_the_name():
+    html = card()
+    assert html.count('href="/connections/7/settings/"') == 2
+    assert "&lt;b&gt;&quot;Shop&quot;&lt;/b&gt;" in html and "<b>" not in html
+    assert '<span class="channel-icon channel-shopify" aria-hidden="true">S</span>' in html
+    assert '<span class="badge badge-ok">Healthy</span>' in html
+    assert "<dt>Last sync</dt><dd>Never</dd>" in html and "<dd>Not scheduled</dd>" in html
+    assert "Nov 1, 2026, 6:00\N{NARROW NO-BREAK SPACE}AM \N{EN DASH} Nov 2, 2026" in html
+    assert "notice" not in html
+
+
+def test_a_connection_card_says_what_went_wrong_and_what_to_do():
+    from types import SimpleNamespace
+
+    failed = SimpleNamespace(status="Failed", message="<script>x</script>")
+    html = card(latest_run=failed, needs_pairing=True, order_window=(None, None))
+    assert '<p class="notice notice-error"><span class="connex-words">' in html
+    assert "&lt;script&gt;x&lt;/script&gt;" in html and "<script>" not in html
+    assert "Needs attention: Shopify must be paired again before it can sync." in html
+    assert '<a href="/connections/7/pair/">Pair again</a>' in html
+    assert "<dd>Not set</dd>" in html
+    assert "The last sync failed." in card(latest_run=SimpleNamespace(status="failed", message=""))

@@ -9,7 +9,9 @@ from html import escape
 from django import template
 from django.conf import settings
 from django.templatetags.tz import do_timezone
+from django.urls import reverse
 from django.utils import translation
+from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -305,3 +307,50 @@ def select_options(choices, selected, empty_label: str = "") -> str:
         mark = " selected" if value == chosen else ""
         options.append(f'<option value="{escape(value)}"{mark}>{escape(str(text))}</option>')
     return mark_safe("".join(options))  # noqa: S308 - every value in the markup is escaped above
+
+
+@register.simple_tag
+def connection_card(connection, zone: str = "UTC") -> str:
+    """One connection on the connections page: channel, health, last and next sync, order
+    window, how sales reach QuickBooks, a failed run's message and what needs doing."""
+    from connexportal.portal.templatetags.portal_time import moment, next_sync
+
+    health, health_label = connection.health
+    name, channel = escape(connection.name), escape(connection.channel)
+    settings_url = escape(reverse("portal:connection-settings", args=[connection.id]))
+    last = moment(connection.last_sync_at, zone) if connection.last_sync_at else escape(_("Never"))
+    start, end = connection.order_window
+    window = (
+        f"{escape(format_datetime(start, tz='UTC'))} \N{EN DASH} {escape(format_datetime(end, tz='UTC'))}"
+        if start
+        else escape(_("Not set"))
+    )
+    facts = "".join(
+        f"<div><dt>{escape(str(label))}</dt><dd>{value}</dd></div>"
+        for label, value in (
+            (_("Last sync"), last),
+            (_("Next sync"), conditional_escape(next_sync(connection, zone))),
+            (_("Order window (UTC)"), window),
+            (_("Sales to QuickBooks"), escape(str(connection.summary_label))),
+        )
+    )
+    notes = ""
+    run = connection.latest_run
+    if run and run.status.lower() == "failed":
+        failed = conditional_escape(connex_message(run.message) or _("The last sync failed."))
+        notes += f'<p class="notice notice-error">{failed}</p>'
+    if connection.needs_pairing:
+        attention = escape(
+            _("Needs attention: %(channel)s must be paired again before it can sync.") % {"channel": connection.channel}
+        )
+        pair_url = escape(reverse("portal:connection-pair", args=[connection.id]))
+        notes += f'<p class="notice notice-warning">{attention} <a href="{pair_url}">{escape(_("Pair again"))}</a></p>'
+    more = escape(_("Settings and sync for %(name)s") % {"name": connection.name})
+    initial = escape(connection.channel[:1])
+    icon = f'<span class="channel-icon channel-{escape(connection.slug)}" aria-hidden="true">{initial}</span>'
+    return mark_safe(  # noqa: S308 - every value in the markup is escaped
+        f'<li class="card connection"><div class="connection-head">{icon}'
+        f'<div><h2><a href="{settings_url}">{name}</a></h2><p class="muted">{channel}</p></div>'
+        f'<span class="badge badge-{escape(health)}">{escape(str(health_label))}</span></div>'
+        f'<dl class="facts">{facts}</dl>{notes}<p><a href="{settings_url}">{more}</a></p></li>'
+    )
