@@ -39,16 +39,29 @@ class _Cells:
         return cls(currency, translation.get_language() or settings.LANGUAGE_CODE, zone_for(zone))
 
     def amount(self, value) -> str:
-        return escape(format_money(value, self.currency, locale=self.code))
+        return _amount_text(value, self.currency, self.code)
 
     def count(self, value) -> str:
-        return escape(format_number(value, locale=self.code))
+        return _count_text(value, self.code)
 
     def moment(self, value) -> str:
         return escape(format_datetime(value, tz=self.tz, locale=self.code))
 
     def day(self, value) -> str:
         return escape(format_date(value, tz=self.tz, locale=self.code))
+
+
+# The same amounts and quantities come back page after page (a catalogue's prices, an order's
+# lines): their text, escaped, is kept per language. Values come from Connex's parsed answers:
+# finite decimals, integers or None, all hashable.
+@lru_cache(maxsize=8192)
+def _amount_text(value, currency: str, code: str) -> str:
+    return escape(format_money(value, currency, locale=code))
+
+
+@lru_cache(maxsize=8192)
+def _count_text(value, code: str) -> str:
+    return escape(format_number(value, locale=code))
 
 
 @register.filter
