@@ -199,11 +199,32 @@ def product_rows(products, currency: str, zone: str = "UTC") -> str:
     return mark_safe("\n".join(rows))  # noqa: S308 - every value in the markup is escaped above
 
 
-def _order_lines(order, cell: _Cells, heading: str, labels: list[str]) -> str:
-    if not order.lines:
-        return f'<p class="muted">{escape(_("No line items."))}</p>'
+@lru_cache(maxsize=16)
+def _order_words(code: str) -> dict:
+    """The orders table's fixed words in language ``code``, escaped: the same on every page."""
+    with translation.override(code):
+        line_columns = (
+            ("", _("Product")),
+            ("", _("SKU")),
+            (' class="num"', _("Qty")),
+            (' class="num"', _("Unit price")),
+            (' class="num"', _("Total")),
+        )
+        return {
+            "heading": "".join(f'<th scope="col"{css}>{escape(str(text))}</th>' for css, text in line_columns),
+            "line_labels": _cell_labels(text for _css, text in line_columns),
+            "columns": _cell_labels((*ORDER_SORTS.values(), _("Channel"))),
+            "no_lines": f'<p class="muted">{escape(_("No line items."))}</p>',
+            # Translated once; each order puts its (escaped) number in.
+            "caption": escape(_("Line items of order %(number)s")),
+        }
 
-    product_, sku_, qty_, unit_price_, total_ = labels
+
+def _order_lines(order, cell: _Cells, words: dict) -> str:
+    if not order.lines:
+        return words["no_lines"]
+
+    product_, sku_, qty_, unit_price_, total_ = words["line_labels"]
     body = "".join(
         f'<tr><td data-label="{product_}">{escape(line.product_name)}</td>'
         f'<td data-label="{sku_}"><code>{escape(line.sku)}</code></td>'
@@ -212,10 +233,10 @@ def _order_lines(order, cell: _Cells, heading: str, labels: list[str]) -> str:
         f'<td class="num" data-label="{total_}">{cell.amount(line.total)}</td></tr>'
         for line in order.lines
     )
-    caption = escape(_("Line items of order %(number)s") % {"number": order.order_number})
+    caption = words["caption"] % {"number": escape(order.order_number)}
     return (
         f'<table class="lines stack"><caption class="visually-hidden">{caption}</caption>'
-        f"<thead><tr>{heading}</tr></thead><tbody>{body}</tbody></table>"
+        f"<thead><tr>{words['heading']}</tr></thead><tbody>{body}</tbody></table>"
     )
 
 
@@ -223,24 +244,15 @@ def _order_lines(order, cell: _Cells, heading: str, labels: list[str]) -> str:
 def order_rows(orders, currency: str, zone: str = "UTC") -> str:
     """The orders table's rows, each opening onto its line items; dates in ``zone``."""
     cell = _Cells.now(currency, zone)
-
-    line_columns = (
-        ("", _("Product")),
-        ("", _("SKU")),
-        (' class="num"', _("Qty")),
-        (' class="num"', _("Unit price")),
-        (' class="num"', _("Total")),
-    )
-    heading = "".join(f'<th scope="col"{css}>{escape(str(text))}</th>' for css, text in line_columns)
-    line_labels = _cell_labels(text for _css, text in line_columns)
-    date_, number_, total_, channel_ = _cell_labels((*ORDER_SORTS.values(), _("Channel")))
+    words = _order_words(cell.code)
+    date_, number_, total_, channel_ = words["columns"]
     rows = []
     for order in orders:
         customer = f' <span class="muted">· {escape(order.customer_name)}</span>' if order.customer_name else ""
         rows.append(
             f'<tr><td data-label="{date_}">{cell.moment(order.order_date)}</td>'
             f'<td data-label="{number_}"><details><summary>{escape(order.order_number)}{customer}</summary>'
-            f"{_order_lines(order, cell, heading, line_labels)}</details></td>"
+            f"{_order_lines(order, cell, words)}</details></td>"
             f'<td class="num" data-label="{total_}">{cell.amount(order.total)}</td>'
             f'<td data-label="{channel_}">{escape(order.channel or "—")}</td></tr>'
         )
