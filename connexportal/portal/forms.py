@@ -182,15 +182,18 @@ class SyncSettingsForm(forms.Form):
 
     def window_rows(self):
         """Per window: its legend, its two fields and its presets, each with the UTC values it fills in."""
+        # The same for every window: worked out once.
+        values = {
+            key: tuple(moment.strftime(UTC_INPUT_FORMAT) for moment in preset_window(key, self.zone, self.now))
+            for key in WINDOW_PRESETS
+        }
         for start_name, end_name in routes.WINDOW_SETTINGS:
             preset_name = start_name + PRESET_SUFFIX
             chosen = self.data.get(preset_name) if self.is_bound else None
             chosen = chosen if chosen in WINDOW_PRESETS else CUSTOM_WINDOW
             presets = [WindowPreset(CUSTOM_WINDOW, _("Custom"), "", "", chosen == CUSTOM_WINDOW)]
             for key, (label, *_days) in WINDOW_PRESETS.items():
-                start, end = preset_window(key, self.zone, self.now)
-                values = start.strftime(UTC_INPUT_FORMAT), end.strftime(UTC_INPUT_FORMAT)
-                presets.append(WindowPreset(key, label, *values, chosen == key))
+                presets.append(WindowPreset(key, label, *values[key], chosen == key))
             yield WindowRow(
                 WINDOW_LABELS[start_name][0], self[start_name], self[end_name], start_name, preset_name, presets
             )
