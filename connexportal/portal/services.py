@@ -529,16 +529,20 @@ def connections_list(*, merchant: Merchant) -> ConnectionsResult:
         return ConnectionsResult(connections=[], fetched_at=None, error=exc.message, needs_reconnect=exc)
     views = [_connection_view(connection) for connection in connections if not connection.deleted]
     fetched_at = timezone.now()
-    # The names on their own are what products, orders and the tenancy check of writes read: a
-    # small entry, not the whole list with its runs, written every time. The whole list (the
-    # stale fallback, and what the forms compare against) is pickled and sent when it changed
-    # (a run moved on), else once a minute per process; a write to a connection deletes it, and
-    # the next list writes it again.
-    key = _cache_key(merchant, "connections")
-    entries: dict[str, Any] = {_cache_key(merchant, "connection-names"): {view.id: view.name for view in views}}
+    # Two entries: the names alone (what products, orders and the tenancy check of writes read)
+    # and the whole list with its runs (the stale fallback, and what the forms compare against).
+    # Each is pickled and sent when it changed (a run moved on, a connection renamed), else once a
+    # minute per process: on every view, that cost more than the rest of the view. A write to a
+    # connection deletes the list, and a reader that finds an entry missing has it stored again.
+    key, names_key = _cache_key(merchant, "connections"), _cache_key(merchant, "connection-names")
+    names = {view.id: view.name for view in views}
+    entries: dict[str, Any] = {}
+    if LAST_KNOWN_WRITES.due(names_key, names):
+        entries[names_key] = names
     if LAST_KNOWN_WRITES.due(key, views):
         entries[key] = {"connections": views, "fetched_at": fetched_at}
-    cache.set_many(entries, LAST_KNOWN_TTL)
+    if entries:
+        cache.set_many(entries, LAST_KNOWN_TTL)
     return ConnectionsResult(connections=views, fetched_at=fetched_at)
 
 
@@ -577,8 +581,10 @@ def connection_cached(*, merchant: Merchant, connection_id: int) -> ConnectionVi
 
 def connection_names(*, merchant: Merchant) -> dict[int, str]:
     """Id -> name of the merchant's connections, from the last list (no upstream call when known)."""
-    names = cache.get(_cache_key(merchant, "connection-names"))
+    key = _cache_key(merchant, "connection-names")
+    names = cache.get(key)
     if names is None:
+        LAST_KNOWN_WRITES.forget(key)  # expired or flushed: the list fetched now stores them again
         names = {connection.id: connection.name for connection in connections_list(merchant=merchant).connections}
     return names
 

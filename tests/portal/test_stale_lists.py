@@ -282,17 +282,17 @@ def test_the_connections_list_is_stored_once_a_minute_and_again_right_after_a_wr
     merchant_client.get("/connections/")
     clock[0] += 59
     merchant_client.get("/connections/")
-    # The names (the tenancy check of writes reads them) on every view; the whole list once a minute.
-    assert (written("connection-names"), written("connections")) == (2, 1)
+    # Unchanged, the names and the whole list are stored once a minute.
+    assert (written("connection-names"), written("connections")) == (1, 1)
     clock[0] += 1
     merchant_client.get("/connections/")
-    assert written("connections") == 2
+    assert (written("connection-names"), written("connections")) == (2, 2)
     # A list that changed (a run moved on, a connection renamed in Connex) is stored at once.
     renamed = sandbox_connections(DEMO_ACCOUNT)[0]
     renamed.name = "Renamed in Connex"
     renamed.save()
     merchant_client.get("/connections/")
-    assert written("connections") == 3
+    assert (written("connection-names"), written("connections")) == (3, 3)
 
     # Run now on a connection with an orders task (type 0): Connex accepts it, and the list is out of date.
     syncing = next(c for c in sandbox_connections(DEMO_ACCOUNT) if c.scheduled_tasks.filter(task_type=0).exists())
@@ -301,3 +301,14 @@ def test_the_connections_list_is_stored_once_a_minute_and_again_right_after_a_wr
     cache_calls.clear()
     merchant_client.get("/connections/")
     assert written("connections") == 1, "a write deletes the stored list: the next view stores it again"
+
+
+def test_names_found_missing_are_stored_again_by_the_list_fetched_for_them(merchant_client, sandbox, cache_calls):
+    from django.core.cache import cache
+
+    merchant_client.get("/connections/")
+    names_key = next(key for _method, keys, _value in cache_calls for key in keys if key.endswith(":connection-names"))
+    cache.delete(names_key)  # expired, or Redis flushed, within the minute
+
+    assert merchant_client.get("/products/").status_code == 200
+    assert cache.get(names_key), "the products page's own list call stored the names again"
