@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from importlib.metadata import PackageNotFoundError, version
 from typing import Final
 
@@ -31,11 +32,19 @@ _shared: httpx.Client | None = None
 _shared_lock = threading.Lock()
 
 
+def _no_cookies() -> CookieJar:
+    """A jar that keeps nothing: the one client serves every account, so a cookie Connex (or a
+    load balancer in front of it) set for one account's call would go out with the next
+    account's. Connex authenticates with the bearer token alone."""
+    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+
+
 def new_client(transport: httpx.BaseTransport | None = None) -> httpx.Client:
     # Redirects are not followed: a redirect from an API means a misrouted base URL or an
     # auth wall, and following it would resend the bearer token somewhere else.
     return httpx.Client(
         transport=transport,
+        cookies=_no_cookies(),
         limits=POOL_LIMITS,
         timeout=DEFAULT_TIMEOUT,
         headers=_HEADERS,

@@ -26,6 +26,7 @@ from connexportal.connex import (
     routes,
     shared_client,
 )
+from connexportal.connex.http import new_client
 
 from . import samples
 from .conftest import PASSWORD, USERNAME, FakeConnex
@@ -162,6 +163,21 @@ def test_calls_reuse_one_pooled_keep_alive_connection():
 def test_one_shared_http_client_per_process():
     assert shared_client() is shared_client()
     assert shared_client().timeout.connect is not None and shared_client().timeout.read is not None
+
+
+def test_a_cookie_connex_sets_for_one_account_never_goes_out_with_another():
+    """Every account's calls share the process's one httpx client: it keeps no cookie."""
+    sent: list[str | None] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request.headers.get("cookie"))
+        return httpx.Response(200, json=[], headers={"Set-Cookie": "ARRAffinity=account-one; Path=/"})
+
+    http = new_client(httpx.MockTransport(answer))
+    for token in ("account-one", "account-two"):
+        http.get("https://connex.test/api/UserConnection", headers={"Authorization": f"Bearer {token}"})
+    assert sent == [None, None]
+    assert not list(http.cookies.jar)
 
 
 # --- Secrets never leak ------------------------------------------------------------------
