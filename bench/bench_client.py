@@ -158,8 +158,15 @@ def main() -> None:
 
     server = run_server(page)
     base_url = f"http://127.0.0.1:{server.server_address[1]}"
+    # The server answers the same bytes every time: without parsed_answers=None the client would
+    # reuse its first parse, and the ratio would not count parsing at all.
     client = ConnexClient(
-        base_url, "bench@example.com", "bench-password", rate_limit=None, token_store=InMemoryTokenStore()
+        base_url,
+        "bench@example.com",
+        "bench-password",
+        rate_limit=None,
+        token_store=InMemoryTokenStore(),
+        parsed_answers=None,
     )
     query = ProductQuery(page_size=100)
     raw = httpx.Client()

@@ -7,7 +7,7 @@ Starts two processes on 127.0.0.1 with a throwaway SQLite database:
   (CONNEX_SANDBOX_LATENCY_MS), standing in for Connex (DEBUG on for it alone: with DEBUG off its
   own HTTPS redirect would answer the portal's plain-http calls with 301);
 - the portal under gunicorn, with the command line the README's deploy section gives
-  (``--workers 4 --threads 4 --timeout 30``), DEBUG off, the cache in Redis so the workers
+  (``--workers 4 --threads 8 --timeout 30``), DEBUG off, the cache in Redis so the workers
   share one upstream token, CONNEX_SANDBOX_URL pointing at the sandbox.
 
 Then, logged in as the demo merchant:
@@ -78,7 +78,7 @@ CONNEX_LOGIN = ("qbotest@intuit.com", "connex-demo")
 # What a page asks for with no query string (connexportal/portal/forms.py: PAGE_SIZES[1],
 # default sorts, the orders page's last 30 days).
 DEFAULT_PAGE_SIZE = 25
-GUNICORN_ARGS = ("--workers", "4", "--threads", "4", "--timeout", "30")
+GUNICORN_ARGS = ("--workers", "4", "--threads", "8", "--timeout", "30")
 SANDBOX_GUNICORN_ARGS = ("--workers", "2", "--threads", "8", "--timeout", "30")
 PYTHON = sys.executable
 GUNICORN = (PYTHON, "-m", "gunicorn")
