@@ -131,9 +131,8 @@ class ConnexClient:
     (shared.py). Identical reads of the account in flight at once share one call through
     ``read_flights`` (flights.py; None: every read sends its own); an answer identical byte for
     byte to one parsed lately is not parsed again (``parsed_answers``; None: each is parsed).
-    A call whose throttle wait
-    would exceed ``max_throttle_wait`` seconds (or the call's time budget) raises
-    ConnexThrottled at once, without sending anything.
+    A call whose throttle wait would exceed ``max_throttle_wait`` seconds (or the call's time
+    budget) raises ConnexThrottled at once, without sending anything.
     """
 
     def __init__(

@@ -127,10 +127,5 @@ class ParsedAnswers:
                     self._bytes -= size
         return answer
 
-    def clear(self) -> None:
-        with self._lock:
-            self._answers.clear()
-            self._bytes = 0
-
 
 PARSED_ANSWERS = ParsedAnswers()

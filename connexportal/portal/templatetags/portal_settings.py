@@ -25,8 +25,7 @@ from connexportal.portal.connex_messages import connex_message
 from connexportal.portal.formatting import MISSING, format_datetime
 from connexportal.portal.formatting import zone as zone_for
 from connexportal.portal.templatetags.portal import span
-from connexportal.portal.templatetags.portal_time import _iso as iso_utc
-from connexportal.portal.templatetags.portal_time import next_sync, relative
+from connexportal.portal.templatetags.portal_time import iso_utc, next_sync, relative
 
 register = template.Library()
 

@@ -10,14 +10,12 @@ from __future__ import annotations
 import datetime as dt
 
 from django import template
-from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from connexportal.portal.formatting import MISSING, format_datetime
-from connexportal.portal.forms import UTCDateTimeField
 
 register = template.Library()
 
@@ -47,7 +45,7 @@ def relative(value: dt.datetime, now: dt.datetime) -> str:
     return ngettext("in %(n)d day", "in %(n)d days", n) % {"n": n}
 
 
-def _iso(value: dt.datetime) -> str:
+def iso_utc(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
@@ -59,7 +57,7 @@ def moment(value: dt.datetime | None, zone: str):
     exact = format_datetime(value, tz=zone)
     return format_html(
         '<time datetime="{}" title="{}" data-relative>{}</time><span class="visually-hidden"> ({})</span>',
-        _iso(value),
+        iso_utc(value),
         exact,
         relative(value, timezone.now()),
         exact,
@@ -83,22 +81,11 @@ def next_sync(connection, zone: str):
     scheduled = _("Scheduled for %(time)s") % {"time": exact}
     return format_html(
         '<time datetime="{}" title="{}">{}</time><span class="visually-hidden"> ({})</span>',
-        _iso(upcoming),
+        iso_utc(upcoming),
         scheduled,
         words,
         scheduled,
     )
-
-
-@register.filter
-def utc_input(value) -> dt.datetime | None:
-    """A UTC field's value, typed ("2026-01-05T08:15") or initial, as a moment; None when it is not one."""
-    if isinstance(value, dt.datetime):
-        return value
-    try:
-        return UTCDateTimeField().to_python(value)
-    except ValidationError:
-        return None
 
 
 @register.simple_tag
