@@ -715,9 +715,10 @@ class _RecentWrites:
     """Which last known pages this process wrote lately, so that a page viewed again and again
     is stored once a minute, not on every view: storing one costs more CPU (pickling its rows)
     than anything else the page does but render. The copy kept says when it was fetched, which
-    is what a stale page shows. Thread-safe; remembers the latest ``size`` keys."""
+    is what a stale page shows. Thread-safe; remembers the latest ``size`` keys, and for the
+    connections list what was written (a few connections with their runs: a few KB each)."""
 
-    def __init__(self, every: float = 60.0, size: int = 4096) -> None:
+    def __init__(self, every: float = 60.0, size: int = 1024) -> None:
         self.every, self.size = every, size
         self._written: OrderedDict[str, tuple[float, object]] = OrderedDict()
         self._lock = threading.Lock()
