@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
-from django.template import RequestContext, Template
+from django.template import Context, RequestContext, Template
 from django.templatetags.static import static
 from django.test import RequestFactory
 from django.utils import translation
@@ -88,3 +88,31 @@ def test_asset_urls_follow_a_change_of_the_static_settings(settings):
     assert asset("css/portal.css") == static("css/portal.css")
     settings.STATIC_URL = "/assets-elsewhere/"
     assert asset("css/portal.css") == "/assets-elsewhere/css/portal.css"
+
+
+def test_url_for_gives_what_reverse_gives_and_follows_the_script_prefix():
+    from django.urls import reverse, set_script_prefix
+
+    from connexportal.core.templatetags.chrome import url
+
+    template = Template("{% load chrome %}{% url_for 'portal:connection-settings' 7 %}|{% url_for 'portal:orders' %}")
+    assert template.render(RequestContext(RequestFactory().get("/"))) == (
+        f"{reverse('portal:connection-settings', args=[7])}|{reverse('portal:orders')}"
+    )
+    assert url("portal:connection-settings", 8) == "/connections/8/settings/"
+    try:
+        set_script_prefix("/portal/")
+        assert url("portal:connection-settings", 8) == "/portal/connections/8/settings/"
+    finally:
+        set_script_prefix("/")
+    assert url("portal:connection-settings", 8) == "/connections/8/settings/"
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_page_scripts_load_htmx_and_the_portals_script_with_the_pages_nonce(settings, debug):
+    settings.DEBUG = debug
+    html = Template("{% load chrome %}{% page_scripts %}").render(Context({"csp_nonce": 'n0"nce'}))
+    assert f'<script src="{static("django_htmx/htmx-2.min.js")}" defer nonce="n0&quot;nce"></script>' in html
+    assert f'<script src="{static("js/portal.js")}" defer nonce="n0&quot;nce"></script>' in html
+    assert html.count("<script") == (3 if debug else 2)
+    assert ("django-htmx.js" in html) is debug

@@ -9,13 +9,13 @@ from html import escape
 from django import template
 from django.conf import settings
 from django.templatetags.tz import do_timezone
-from django.urls import reverse
 from django.utils import translation
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from connexportal.core.templatetags.chrome import url
 from connexportal.portal import labels
 from connexportal.portal.connex_messages import connex_message
 from connexportal.portal.formatting import format_date, format_datetime, format_money, format_number, format_time
@@ -342,7 +342,7 @@ def connection_card(connection, zone: str = "UTC") -> str:
 
     health, health_label = connection.health
     name, channel = escape(connection.name), escape(connection.channel)
-    settings_url = escape(reverse("portal:connection-settings", args=[connection.id]))
+    settings_url = url("portal:connection-settings", connection.id)
     last = moment(connection.last_sync_at, zone) if connection.last_sync_at else escape(_("Never"))
     start, end = connection.order_window
     window = (
@@ -368,7 +368,7 @@ def connection_card(connection, zone: str = "UTC") -> str:
         attention = escape(
             _("Needs attention: %(channel)s must be paired again before it can sync.") % {"channel": connection.channel}
         )
-        pair_url = escape(reverse("portal:connection-pair", args=[connection.id]))
+        pair_url = url("portal:connection-pair", connection.id)
         notes += f'<p class="notice notice-warning">{attention} <a href="{pair_url}">{escape(_("Pair again"))}</a></p>'
     more = escape(_("Settings and sync for %(name)s") % {"name": connection.name})
     initial = escape(connection.channel[:1])

@@ -13,7 +13,6 @@ from html import escape
 from django import forms, template
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.formats import localize
 from django.utils.html import conditional_escape
@@ -21,6 +20,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, npgettext
 
+from connexportal.core.templatetags.chrome import url
 from connexportal.portal.connex_messages import connex_message
 from connexportal.portal.formatting import MISSING, format_datetime
 from connexportal.portal.formatting import zone as zone_for
@@ -100,10 +100,10 @@ def _presets(row, shown: dict[str, tuple[str, str, str]]) -> str:
 
 
 def _preview_slot(connection_id: int) -> str:
-    url = escape(reverse("portal:window-preview", args=[connection_id]))
+    preview_url = url("portal:window-preview", connection_id)
     start, end = f"#id_{PREVIEWED_WINDOW}", f"#id_{PREVIEWED_WINDOW}End"
     return (
-        f'<div id="window-preview-slot" hx-get="{url}"\n'
+        f'<div id="window-preview-slot" hx-get="{preview_url}"\n'
         f'hx-trigger="change from:{start}, change from:{end}"\n'
         f'hx-include="{start}, {end}" hx-target="#window-preview" hx-swap="outerHTML">\n'
         f'<p class="htmx-indicator busy" aria-hidden="true">{escape(_("Checking the window…"), quote=False)}</p>\n'
