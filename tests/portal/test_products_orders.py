@@ -255,3 +255,15 @@ def test_the_page_size_asked_for_stays_selected_when_connex_is_down(merchant_cli
     assert response.status_code == 503
     assert re.search(r'<option value="50"\s*selected>', html)
     assert not re.search(r'<option value="(10|25|100)"\s*selected>', html)
+
+
+def test_query_forms_share_their_fields_and_one_querys_errors_never_reach_the_next():
+    from connexportal.portal.forms import OrderQueryForm, ProductQueryForm
+
+    for form_class in (ProductQueryForm, OrderQueryForm):
+        first, second = form_class({"page": "x", "size": "7", "dir": "up"}), form_class({})
+        assert first.fields["size"] is second.fields["size"]  # no per-instance copy (forms._SharedFields)
+        assert len(first.notes()) == 3
+        assert second.is_valid() and second.notes() == []
+        assert (second.cleaned_data["page"], second.cleaned_data["size"]) == (1, 25)
+        assert form_class.base_fields["size"].choices == [(n, n) for n in (10, 25, 50, 100)]
