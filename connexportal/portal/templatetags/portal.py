@@ -8,6 +8,7 @@ from html import escape
 
 from django import template
 from django.conf import settings
+from django.template.defaulttags import querystring
 from django.templatetags.tz import do_timezone
 from django.utils import translation
 from django.utils.html import conditional_escape
@@ -266,36 +267,25 @@ def order_rows(orders, currency: str, zone: str = "UTC") -> str:
 _RESULTS_LINK = 'hx-target="#results" hx-swap="outerHTML" hx-push-url="true"'
 
 
-def _query(request, **changes) -> str:
-    """What ``{% querystring %}`` gives, escaped: this page's query with ``changes`` (None removes)."""
-    params = request.GET.copy()
-    for key, value in changes.items():
-        if value is None:
-            params.pop(key, None)
-        else:
-            params[key] = value
-    return escape("?" + params.urlencode() if params else "?")
-
-
-def _results_link(request, text: str, extra: str = "", **changes) -> str:
-    link = _query(request, **changes)
+def _results_link(context, text: str, extra: str = "", **changes) -> str:
+    """A link to this page's query with ``changes`` (None removes), as ``{% querystring %}``."""
+    link = escape(querystring(context, **changes))
     return f'<a href="{link}" hx-get="{link}" {_RESULTS_LINK}{extra}>{text}</a>'
 
 
 @register.simple_tag(takes_context=True)
 def sort_headers(context, sorts, sort: str, direction: str) -> str:
     """The sortable columns' headers: a click sorts by that column, ascending first, or reverses it."""
-    request = context["request"]
     cells = []
     for key, label in sorts.items():
         if key != sort:
-            link = _results_link(request, escape(str(label)), sort=key, dir="asc", page=None)
+            link = _results_link(context, escape(str(label)), sort=key, dir="asc", page=None)
             cells.append(f'<th scope="col">{link}</th>')
             continue
         ascending = direction == "asc"
         arrow = f'<span aria-hidden="true">{" ▲" if ascending else " ▼"}</span>'
         link = _results_link(
-            request, escape(str(label)) + arrow, sort=key, dir="desc" if ascending else "asc", page=None
+            context, escape(str(label)) + arrow, sort=key, dir="desc" if ascending else "asc", page=None
         )
         cells.append(f'<th scope="col" aria-sort="{"ascending" if ascending else "descending"}">{link}</th>')
     return mark_safe("\n".join(cells))  # noqa: S308 - every value in the markup is escaped above
@@ -304,15 +294,14 @@ def sort_headers(context, sorts, sort: str, direction: str) -> str:
 @register.simple_tag(takes_context=True)
 def pager(context, page) -> str:
     """Which rows of how many, and links to the previous and next pages."""
-    request = context["request"]
     numbers = {"first": page.first_row, "last": page.last_row, "total": page.total}
     rows = _("%(first)s–%(last)s of %(total)s") % numbers  # noqa: RUF001 - the msgid's en dash
     where = _("Page %(n)s of %(total)s") % {"n": page.page, "total": page.pages}
     previous = next_ = ""
     if page.has_previous:
-        previous = _results_link(request, escape(_("Previous")), ' rel="prev"', page=page.page - 1)
+        previous = _results_link(context, escape(_("Previous")), ' rel="prev"', page=page.page - 1)
     if page.has_next:
-        next_ = _results_link(request, escape(_("Next")), ' rel="next"', page=page.page + 1)
+        next_ = _results_link(context, escape(_("Next")), ' rel="next"', page=page.page + 1)
     return mark_safe(  # noqa: S308 - every value in the markup is escaped
         f'<nav class="pager" aria-label="{escape(_("Pages"))}"><p class="muted">{escape(rows)}</p>'
         f"<div>{previous} <span>{escape(where)}</span> {next_}</div></nav>"
