@@ -35,6 +35,7 @@ import argparse
 import base64
 import contextlib
 import html
+import json
 import os
 import re
 import secrets
@@ -471,6 +472,28 @@ def machine_load() -> str:
     return f"machine: load average {one_minute:.2f} on {cpus} CPUs{warning}"
 
 
+def idle_slowdown(rounds: int = 30) -> float:
+    """How much more CPU time the same pure-Python work takes right after a 50 ms sleep than back
+    to back. On some virtual machines a CPU that idles comes back slower for several
+    milliseconds (seen here: 2-2.7x). Every sequential page in (a) follows such an idle (its own
+    wait for Connex), so (a)'s CPU figures carry this factor; under load (b) the CPUs never idle."""
+    data = [{"id": n, "name": f"product {n}", "tags": ["a", "b"], "price": n * 1.5} for n in range(300)]
+
+    def work() -> float:
+        started = time.thread_time()
+        json.loads(json.dumps(data))
+        return time.thread_time() - started
+
+    for _ in range(5):
+        work()
+    busy = statistics.median(work() for _ in range(rounds))
+    after_idle = []
+    for _ in range(rounds):
+        time.sleep(LATENCY_MS / 1000)
+        after_idle.append(work())
+    return statistics.median(after_idle) / busy
+
+
 def cpu_seconds(pgid: int) -> float:
     """CPU time (user + system) used so far by the live processes of a process group (Linux /proc)."""
     if not HAVE_PROC:
@@ -674,6 +697,10 @@ def run(options: argparse.Namespace, workdir: Path, servers: list[Server], redis
 
         print(f"\n== (a) page time / upstream call time, {options.rounds} sequential requests each, medians")
         print(machine_load())
+        print(
+            f"machine: the same pure-Python work costs {idle_slowdown():.1f}x the CPU time right after a "
+            f"{LATENCY_MS} ms idle as back to back (every page below follows such an idle: its wait for Connex)"
+        )
         cases = page_cases(live[0])
         results = [measure_page(portal, upstream, case, options.rounds, servers[1]) for case in cases]
     finally:
@@ -728,6 +755,11 @@ def run(options: argparse.Namespace, workdir: Path, servers: list[Server], redis
         used = [cpu_seconds(server.process.pid) - before for server, before in zip(servers, cpu_before, strict=True)]
         shares = ", ".join(f"{server.name} {cpu:.1f}s" for server, cpu in zip(servers, used, strict=True))
         print(f"CPU used: {shares}, benchmark clients {own_cpu:.1f}s ({os.cpu_count()} CPUs)")
+        if done:
+            print(
+                f"portal CPU per page under load: {used[1] * 1000 / done:.1f} ms "
+                f"(with {len(sent) / done:.2f} upstream calls per page; no CPU idles here)"
+            )
     errors_met = result.error_count == 0 and done > 0
     throughput_met = throughput >= THROUGHPUT_TARGET
     print(f"target: zero errors: {'PASS' if errors_met else 'FAIL'}")
