@@ -44,3 +44,16 @@ def test_connex_limits_are_shared_through_the_pooled_cache(redis_db):
 @override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}})
 def test_without_redis_the_limits_stay_in_the_process():
     assert upstream.shared_limits()[0] is ACCOUNT_LIMITERS
+
+
+def test_redis_answers_are_parsed_by_hiredis(redis_db):
+    from redis._parsers import _HiredisParser
+
+    cache = PooledRedisCache(REDIS_URL, {"KEY_PREFIX": "pooled-test"})
+    cache.set("answer", {"parsed": "in C"})
+    assert cache.get("answer") == {"parsed": "in C"}
+    connection = cache._cache.get_client("answer").connection_pool.get_connection()
+    try:
+        assert isinstance(connection._parser, _HiredisParser)
+    finally:
+        cache._cache.get_client("answer").connection_pool.release(connection)
