@@ -2,6 +2,14 @@
 (function () {
   "use strict";
 
+  // Settle an answer in the task that shows it, not 20 ms later (htmx's default; later still on a
+  // busy device). Settling is when htmx wires up the new content and when the handlers below move
+  // focus or bring the answer into view. With a delay, a control the answer brought could be
+  // clicked before htmx wired it, and a click aimed just after an answer appeared could have the
+  // page scroll away between press and release. Then the click went nowhere (embedded, the scroll
+  // moves the partner's page). The portal animates nothing on settle, so nothing needs the delay.
+  if (window.htmx) window.htmx.config.defaultSettleDelay = 0;
+
   // After boosted navigation, move focus to the main region so screen readers announce the new page.
   document.addEventListener("htmx:afterSettle", function (event) {
     if (event.detail.boosted) {
@@ -44,24 +52,26 @@
     var target = detail.target;
     return !target || target === document.body ? document.getElementById("main") : target;
   }
-  // Disabling the focused button (hx-disabled-elt) drops focus to the page; it comes back once the answer is in.
+  // Disabling the focused button (hx-disabled-elt) drops focus to the page; it comes back once the
+  // answer is in and htmx has enabled the button again (afterRequest comes after both).
   var focusedBefore = null;
+  var focusedFor = null;
   document.addEventListener("htmx:beforeRequest", function (event) {
     if (event.detail.elt.hasAttribute("data-poll")) return;
     focusedBefore = document.activeElement;
+    focusedFor = event.detail.xhr;
     var region = regionOf(event.detail);
     if (region) region.setAttribute("aria-busy", "true");
   });
   document.addEventListener("htmx:afterRequest", function (event) {
     var region = regionOf(event.detail);
     if (region && region.getAttribute("aria-busy") === "true") region.setAttribute("aria-busy", "false");
-  });
-  document.addEventListener("htmx:afterSettle", function () {
+    if (event.detail.xhr !== focusedFor) return;
     var lost = !document.activeElement || document.activeElement === document.body;
     if (lost && focusedBefore && focusedBefore.isConnected && !focusedBefore.disabled) {
       focusedBefore.focus({ preventScroll: true });
     }
-    focusedBefore = null;
+    focusedBefore = focusedFor = null;
   });
 
   // An answer may name what should take focus next ("data-focus-on-swap": an error summary, a run's
