@@ -38,7 +38,7 @@ def url(name: str, *args: int | str) -> str:
 @register.simple_tag(name="url_for")
 def url_for(name: str, *args: int | str) -> SafeString:
     """``{% url name arg %}`` for the pages every merchant loads, reversed once per URL: a
-    reversal costs about 30 µs, and a page has up to eight of them."""
+    reversal costs about 30 µs, and the settings page has nine of them."""
     return mark_safe(url(name, *args))  # noqa: S308 - escaped in _url
 
 
