@@ -2,14 +2,6 @@
 (function () {
   "use strict";
 
-  // Settle an answer in the task that shows it, not 20 ms later (htmx's default; later still on a
-  // busy device). Settling is when htmx wires up the new content and when the handlers below move
-  // focus or bring the answer into view. With a delay, a control the answer brought could be
-  // clicked before htmx wired it, and a click aimed just after an answer appeared could have the
-  // page scroll away between press and release. Then the click went nowhere (embedded, the scroll
-  // moves the partner's page). The portal animates nothing on settle, so nothing needs the delay.
-  if (window.htmx) window.htmx.config.defaultSettleDelay = 0;
-
   // After boosted navigation, move focus to the main region so screen readers announce the new page.
   document.addEventListener("htmx:afterSettle", function (event) {
     if (event.detail.boosted) {
