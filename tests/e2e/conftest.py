@@ -49,7 +49,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
+def browser(django_db_setup) -> Iterator[Browser]:
+    # The test database is made before the browser opens, so that it is dropped after the browser's
+    # teardown below has closed the connections the browser tests opened (else, with a browser
+    # test file run alone, the drop would come first and fail: "being accessed by other users").
     if not Path(CHROMIUM).is_file():
         pytest.fail(
             f"The browser tests need Chromium at {CHROMIUM}, and it is missing. "
