@@ -20,7 +20,8 @@ Then, logged in as the demo merchant:
     and at most 5 ms of portal CPU per page. Checks from the portal's log that each page cost
     exactly one call. Also prints how much more CPU time the same pure-Python work takes on
     this machine right after a 50 ms idle than back to back (``idle_slowdown``): each page here
-    follows such an idle, its own wait for Connex.
+    follows such an idle, its own wait for Connex. And the floor: the same figures for a
+    logged-in page with the base template alone (the 404 page), in the same rhythm.
 (b) 50 concurrent clients on /products/ for 30 s: requests/s, p50/p95, errors, and the upstream
     calls per page (below 1: a worker's identical reads in flight at once share one call).
     Targets: no errors (a non-200 answer or an exception is an error) and at least twice the
@@ -390,8 +391,36 @@ def measure_page(portal: Portal, upstream: Upstream, case: PageCase, rounds: int
     return PageResult(case.path, page_ms, upstream_ms, len(calls) / rounds, matching, cpu_ms)
 
 
-def _check(response: httpx.Response, path: str) -> None:
-    if response.status_code != 200:
+# No such page: the portal's "page not found" page, which extends the base template and shows a line.
+FLOOR_PATH = "/no-such-page/"
+
+
+def measure_floor(portal: Portal, upstream: Upstream, rounds: int, server: Server) -> tuple[float, float | None]:
+    """Median page ms and portal CPU ms per page of FLOOR_PATH: logged in, the whole middleware
+    stack, session and user, the base template, and nothing else (no Connex call, no query of
+    its own). Requested in (a)'s rhythm: each request follows a direct upstream call, so the
+    portal's CPUs idle before it as before every page above. What any page costs on this machine
+    before its own work."""
+    for _ in range(5):
+        _check(portal.get(FLOOR_PATH), FLOOR_PATH, status=404)
+    _, offset = upstream_calls(server.log_path, 0)
+    cpu_before = cpu_seconds(server.process.pid)
+    page_ms: list[float] = []
+    for _ in range(rounds):
+        upstream.call(routes.LIST_CONNECTIONS, None)
+        started = time.perf_counter()
+        _check(portal.get(FLOOR_PATH), FLOOR_PATH, status=404)
+        page_ms.append((time.perf_counter() - started) * 1000)
+    cpu_ms = (cpu_seconds(server.process.pid) - cpu_before) * 1000 / rounds if HAVE_PROC else None
+    time.sleep(0.2)
+    calls, _ = upstream_calls(server.log_path, offset)
+    if calls:
+        raise BenchError(f"{FLOOR_PATH} called Connex {len(calls)} times: it is no floor")
+    return statistics.median(page_ms), cpu_ms
+
+
+def _check(response: httpx.Response, path: str, *, status: int = 200) -> None:
+    if response.status_code != status:
         raise BenchError(f"GET {path} gave {response.status_code} (location: {response.headers.get('location')})")
 
 
@@ -706,6 +735,7 @@ def run(options: argparse.Namespace, workdir: Path, servers: list[Server], redis
         )
         cases = page_cases(live[0])
         results = [measure_page(portal, upstream, case, options.rounds, servers[1]) for case in cases]
+        floor_ms, floor_cpu_ms = measure_floor(portal, upstream, options.rounds, servers[1])
     finally:
         portal.close()
         upstream.http.close()
@@ -729,6 +759,11 @@ def run(options: argparse.Namespace, workdir: Path, servers: list[Server], redis
     print(
         "(page/upstream: wall-clock medians seen by this script; calls/page and call ms: from the portal's\n"
         " one log line per Connex call; portal CPU ms: CPU time of the gunicorn processes per page request)"
+    )
+    floor_cpu = f"{floor_cpu_ms:.1f} ms of portal CPU" if floor_cpu_ms is not None else "portal CPU unknown"
+    print(
+        f"floor: {FLOOR_PATH} (logged in, the base template alone: the 404 page) in the same rhythm: "
+        f"{floor_ms:.1f} ms, {floor_cpu} per page"
     )
     print(f"target: ratio <= {RATIO_TARGET} and exactly 1 upstream call per page: {'PASS' if ratios_met else 'FAIL'}")
     print(f"target: portal CPU <= {CPU_TARGET_MS:.0f} ms per page: {'PASS' if cpu_met else 'FAIL'}")
